@@ -1,0 +1,32 @@
+# Everything runs from a local virtual environment that `make` creates on first
+# use, so a fresh clone needs only Python 3.11.
+PYTHON_BOOT ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lab course clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check .
+	touch $(STAMP)
+
+## make demo: build the course, grade a sample class, print the grade table
+demo: $(STAMP)
+	$(PY) -m autograder demo
+
+## make test: the whole test suite
+test: $(STAMP)
+	$(PY) -m pytest
+
+## make lab: open the notebooks in JupyterLab
+lab: $(STAMP)
+	cd notebooks && ../$(VENV)/bin/jupyter lab
+
+## make course: build the nbgrader course into course/
+course: $(STAMP)
+	$(PY) -m autograder build
+
+clean:
+	rm -rf course build *.egg-info .pytest_cache

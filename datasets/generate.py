@@ -1,0 +1,237 @@
+"""Make the workbook's datasets: ``datasets/<name>.h5`` and a card ``datasets/<name>.md`` each.
+
+Usage (from the repository root)::
+
+    python datasets/generate.py          # write every .h5 file and card
+    python datasets/generate.py --check  # regenerate in memory; exit 1 unless files and cards match
+
+Everything is deterministic: each dataset has a literal seed and draws only from
+``np.random.default_rng(seed)``. The generator functions take the seed as an
+argument, so tests can draw the same kind of data with other seeds.
+
+Each file holds ``X_train`` (2, m_train) float64, ``Y_train`` (1, m_train) uint8,
+``X_test`` (2, m_test) float64 and ``Y_test`` (1, m_test) uint8. Examples are
+columns.
+
+Content hash (what the cards list): for each array ``a``,
+``sha256(np.ascontiguousarray(a).tobytes())`` in hex, with ``a`` in the dtype and
+shape listed beside it (C order, the machine's native byte order, which is
+little-endian on every platform the workbook supports). Hashing the arrays rather
+than the files keeps the hash independent of HDF5 library versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import h5py
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+KEYS = ("X_train", "Y_train", "X_test", "Y_test")
+
+Arrays = dict[str, np.ndarray]
+
+
+# --------------------------------------------------------------------------- generators
+
+
+def _split(X: np.ndarray, Y: np.ndarray, m_train: int) -> Arrays:
+    return {"X_train": X[:, :m_train], "Y_train": Y[:, :m_train], "X_test": X[:, m_train:], "Y_test": Y[:, m_train:]}
+
+
+def _finish(X: np.ndarray, Y: np.ndarray, m_train: int) -> Arrays:
+    arrays = _split(np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(Y, dtype=np.uint8), m_train)
+    return {key: np.ascontiguousarray(value) for key, value in arrays.items()}
+
+
+def make_circles(
+    seed: int,
+    m_train: int = 300,
+    m_test: int = 100,
+    inner_radius: float = 0.5,
+    outer_radius: float = 1.0,
+    noise: float = 0.1,
+) -> Arrays:
+    """Two noisy concentric rings: label 1 on the inner ring, label 0 on the outer one.
+
+    Each split is balanced (half of it per ring; ``m_train`` and ``m_test`` must be
+    even). A point is ``radius * (cos t, sin t)`` with ``t ~ U[0, 2 pi)``, plus
+    independent ``N(0, noise^2)`` noise on each coordinate. Draw order from
+    ``default_rng(seed)``: angles (m_train + m_test), noise (2, m_train + m_test),
+    then one permutation per split.
+    """
+    if m_train % 2 or m_test % 2:
+        raise ValueError("m_train and m_test must be even (balanced classes)")
+    rng = np.random.default_rng(seed)
+    m = m_train + m_test
+
+    def labels(n: int) -> np.ndarray:
+        return np.repeat([1, 0], n // 2)
+
+    Y = np.concatenate([labels(m_train), labels(m_test)])[None, :]
+    radius = np.where(Y[0] == 1, inner_radius, outer_radius)
+    angle = rng.uniform(0.0, 2 * np.pi, m)
+    X = radius * np.vstack([np.cos(angle), np.sin(angle)]) + noise * rng.standard_normal((2, m))
+    order = np.concatenate([rng.permutation(m_train), m_train + rng.permutation(m_test)])
+    return _finish(X[:, order], Y[:, order], m_train)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One shipped dataset: its generator, its seed and parameters, and its story."""
+
+    name: str
+    make: Callable[..., Arrays]
+    seed: int
+    params: dict = field(default_factory=dict)
+    depicts: str = ""
+
+    def arrays(self) -> Arrays:
+        return self.make(self.seed, **self.params)
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec(
+        name="circles",
+        make=make_circles,
+        seed=1,
+        params={"m_train": 300, "m_test": 100, "inner_radius": 0.5, "outer_radius": 1.0, "noise": 0.1},
+        depicts=(
+            "Two noisy concentric rings in the plane: label 1 on the inner ring (radius 0.5), "
+            "label 0 on the outer ring (radius 1.0), each point jittered by Gaussian noise. "
+            "No straight line separates the classes; a small ReLU network does. "
+            "Used by notebook 01 (initialization)."
+        ),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- hashes, files, cards
+
+
+def array_sha256(a: np.ndarray) -> str:
+    """SHA-256 (hex) of ``np.ascontiguousarray(a).tobytes()``: the contents in C order."""
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def write_h5(path: Path, arrays: Arrays) -> None:
+    # track_times=False keeps the file free of creation times, so rewriting
+    # unchanged data gives an unchanged file.
+    with h5py.File(path, "w", track_order=True) as f:
+        for key in KEYS:
+            f.create_dataset(key, data=arrays[key], track_times=False)
+
+
+def read_h5(path: Path) -> Arrays:
+    with h5py.File(path, "r") as f:
+        return {key: np.asarray(f[key][...]) for key in KEYS}
+
+
+def card_text(spec: Spec, arrays: Arrays) -> str:
+    """The markdown card of a dataset (fully determined by the spec and the arrays)."""
+    y_train, y_test = arrays["Y_train"].ravel(), arrays["Y_test"].ravel()
+    params = ", ".join(f"`{k}={v!r}`" for k, v in spec.params.items()) or "(defaults)"
+    lines = [
+        f"# Dataset `{spec.name}`",
+        "",
+        f"File: `datasets/{spec.name}.h5`, made by `python datasets/generate.py` "
+        f"(function `{spec.make.__name__}`); load it with `dlwork.data.load_dataset(\"{spec.name}\")`, "
+        "which returns float64 arrays.",
+        "",
+        "## What it depicts",
+        "",
+        spec.depicts,
+        "",
+        "## Generation",
+        "",
+        f"- Seed: `{spec.seed}` (`np.random.default_rng({spec.seed})`, no other randomness).",
+        f"- Parameters: {params}.",
+        f"- Class balance: train {int(np.sum(y_train == 1))} of {y_train.size} labelled 1, "
+        f"test {int(np.sum(y_test == 1))} of {y_test.size} labelled 1.",
+        "",
+        "## Arrays",
+        "",
+        "Examples are columns. `sha256` is the SHA-256 (hex) of "
+        "`np.ascontiguousarray(a).tobytes()` for the array `a` as stored, i.e. in the dtype "
+        "and shape given in its row (C order, little-endian). It hashes the contents, not "
+        "the HDF5 file. `python datasets/generate.py --check` recomputes it.",
+        "",
+        "| array | shape | dtype | sha256 |",
+        "| --- | --- | --- | --- |",
+    ]
+    for key in KEYS:
+        a = arrays[key]
+        lines.append(f"| `{key}` | `{a.shape}` | `{a.dtype}` | `{array_sha256(a)}` |")
+    return "\n".join(lines) + "\n"
+
+
+def card_hashes(text: str) -> dict[str, tuple[str, str, str]]:
+    """Parse a card's array table: key -> (shape, dtype, sha256) as written."""
+    table = {}
+    for line in text.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] in KEYS:
+            table[cells[0]] = (cells[1], cells[2], cells[3])
+    return table
+
+
+def check(directory: Path = HERE) -> list[str]:
+    """Compare every file and card with a fresh in-memory generation; return the problems."""
+    problems = []
+    for spec in SPECS:
+        fresh = spec.arrays()
+        h5_path, card_path = directory / f"{spec.name}.h5", directory / f"{spec.name}.md"
+        if not h5_path.exists():
+            problems.append(f"{h5_path.name}: missing")
+        else:
+            stored = read_h5(h5_path)
+            for key in KEYS:
+                a, b = fresh[key], stored[key]
+                if a.dtype != b.dtype or a.shape != b.shape or not np.array_equal(a, b):
+                    problems.append(
+                        f"{h5_path.name}:{key}: stored {b.dtype}{b.shape} differs from regenerated {a.dtype}{a.shape}"
+                    )
+        if not card_path.exists():
+            problems.append(f"{card_path.name}: missing")
+            continue
+        text = card_path.read_text()
+        table = card_hashes(text)
+        for key in KEYS:
+            a = fresh[key]
+            want = (str(a.shape), str(a.dtype), array_sha256(a))
+            if table.get(key) != want:
+                problems.append(f"{card_path.name}:{key}: card says {table.get(key)}, regenerated {want}")
+        if text != card_text(spec, fresh):
+            problems.append(f"{card_path.name}: text differs from what the generator writes (rerun it)")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="verify instead of writing")
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = check()
+        for problem in problems:
+            print("MISMATCH", problem, file=sys.stderr)
+        print(f"checked {len(SPECS)} datasets: {'OK' if not problems else f'{len(problems)} problems'}")
+        return 1 if problems else 0
+    for spec in SPECS:
+        arrays = spec.arrays()
+        write_h5(HERE / f"{spec.name}.h5", arrays)
+        (HERE / f"{spec.name}.md").write_text(card_text(spec, arrays))
+        print(f"wrote {spec.name}.h5 and {spec.name}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

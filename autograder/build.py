@@ -1,0 +1,269 @@
+"""``python -m autograder build``: write the nbgrader course from this repository.
+
+The course folder (default ``course/``, never committed) is a standard nbgrader
+course::
+
+    course/
+      nbgrader_config.py            from autograder/nbgrader_config.py.tmpl
+      jupyter/kernels/dlwork-grading/
+        kernel.json                 the grading kernel (env, startup file)
+        grading_startup.py          from autograder/grading_kernel_startup.py
+      source/<stem>/
+        <stem>.ipynb                reference bodies between solution markers,
+                                    hidden block appended to each check cell
+        dlwork/                     the support package, as in notebooks/
+        datasets/<name>.h5          the datasets the notebook names
+      release/<stem>/...            written by nbgrader generate_assignment
+      gradebook.db                  assignments, notebooks, cells (and later grades)
+
+Everything under ``source/<stem>/`` other than the notebook goes to students
+unchanged (nbgrader copies it into the release), so only answer-free files are
+put there. The release is produced by nbgrader's own ``generate_assignment``,
+run once for all notebooks in a child process in the course folder (the same
+command an instructor would type), then checked for leaked answers.
+
+Rebuilding an existing course rewrites the config, the kernelspec, ``source/``
+and ``release/`` for the notebooks built, and keeps the gradebook, the
+submissions and the grades.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import string
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from autograder import solutions
+
+REPO = solutions.REPO
+DEFAULT_COURSE = REPO / "course"
+SUPPORT_PACKAGE = solutions.NOTEBOOK_DIR / "dlwork"
+DATASET_DIR = REPO / "datasets"
+CONFIG_TEMPLATE = Path(__file__).with_name("nbgrader_config.py.tmpl")
+KERNEL_STARTUP = Path(__file__).with_name("grading_kernel_startup.py")
+
+COURSE_ID = "dl-practical-workbook"
+KERNEL_NAME = "dlwork-grading"
+CELL_TIMEOUT = 60  # seconds per cell under autograde; see nbgrader_config.py.tmpl
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+# Lines that must never appear in anything a student receives.
+SECRET_MARKERS = (solutions.BEGIN, solutions.END, HIDDEN_BEGIN, HIDDEN_END, "grade_in_kernel", "source_solutions")
+SECRET_NAMES = ("autograder", "source_solutions")
+COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+
+
+class BuildError(RuntimeError):
+    """The course could not be built; the message says why."""
+
+
+def hidden_block(function: str) -> str:
+    """The block appended to the check cell of ``function`` in the source notebook (CONTRIBUTING.md, rule 3)."""
+    return "\n".join(
+        [
+            HIDDEN_BEGIN,
+            "from autograder.kernel import grade_in_kernel",
+            f'grade_in_kernel("{function}", globals())',
+            HIDDEN_END,
+        ]
+    )
+
+
+def is_check_cell(cell) -> bool:
+    meta = solutions.nbgrader_meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and str(meta.get("grade_id", "")).startswith("check_")
+
+
+def source_notebook(nb, stem: str):
+    """The nbgrader source version of a student notebook: solutions and hidden checks filled in."""
+    source = solutions.solve_notebook(nb, stem, markers=True)
+    for cell in source.cells:
+        if is_check_cell(cell):
+            function = solutions.nbgrader_meta(cell)["grade_id"][len("check_"):]
+            cell.source = cell.source.rstrip("\n") + "\n" + hidden_block(function)
+    return source
+
+
+def datasets_used(nb, available: list[str]) -> list[str]:
+    """Dataset names that appear as a string literal in some code cell of ``nb``."""
+    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    return [name for name in available if re.search(r"""(['"])""" + re.escape(name) + r"\1", code)]
+
+
+def write_config(course: Path) -> None:
+    template = string.Template(CONFIG_TEMPLATE.read_text())
+    text = template.substitute(
+        course_id=COURSE_ID,
+        kernel_name=KERNEL_NAME,
+        cell_timeout=CELL_TIMEOUT,
+        code_stub=repr("\n".join(solutions.STUB_LINES)),
+    )
+    (course / "nbgrader_config.py").write_text(text)
+
+
+def write_kernelspec(course: Path, python: str) -> Path:
+    """The grading kernelspec, under ``course/jupyter/kernels/`` (found via JUPYTER_PATH set in the config)."""
+    spec_dir = course / "jupyter" / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(KERNEL_STARTUP, spec_dir / "grading_startup.py")
+    spec = {
+        "argv": [
+            python,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+            "--IPKernelApp.exec_files={resource_dir}/grading_startup.py",
+        ],
+        "display_name": "dlwork grading (autograde only)",
+        "language": "python",
+        "env": {
+            # The hidden block imports autograder.kernel, which uses source_solutions.
+            "PYTHONPATH": str(REPO),
+            "MPLBACKEND": "Agg",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        },
+        "metadata": {"debugger": False},
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
+    return spec_dir
+
+
+def write_source(course: Path, stem: str) -> Path:
+    """``source/<stem>/``: the source notebook, the support package and the datasets it uses."""
+    import nbformat
+
+    path = solutions.NOTEBOOK_DIR / f"{stem}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    target = course / "source" / stem
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    nbformat.write(source_notebook(nb, stem), target / f"{stem}.ipynb")
+    shutil.copytree(SUPPORT_PACKAGE, target / SUPPORT_PACKAGE.name, ignore=COPY_IGNORE)
+    available = sorted(p.stem for p in DATASET_DIR.glob("*.h5"))
+    used = datasets_used(nb, available)
+    if used:
+        (target / "datasets").mkdir()
+        for name in used:
+            shutil.copyfile(DATASET_DIR / f"{name}.h5", target / "datasets" / f"{name}.h5")
+    return target
+
+
+def nbgrader_env() -> dict[str, str]:
+    """The environment for an nbgrader child process: this venv's bin/ first on PATH.
+
+    nbgrader creates a new gradebook by running ``alembic`` found on PATH, so a
+    venv that is not activated fails there.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def generate_release(course: Path, stems: list[str]) -> None:
+    """Run nbgrader's own ``generate_assignment`` in the course folder, one process for all notebooks."""
+    # One assignment id per process; a glob is expanded by nbgrader itself. "*" is
+    # exact when every notebook is built (source/ holds nothing else).
+    built = sorted(p.name for p in (course / "source").iterdir() if p.is_dir())
+    targets = ["*"] if built == sorted(stems) else stems
+    for target in targets:
+        cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", target, "--force"]
+        proc = subprocess.run(cmd, cwd=course, env=nbgrader_env(), capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise BuildError(f"{' '.join(cmd)} failed in {course}:\n{proc.stdout}\n{proc.stderr}")
+    for stem in stems:
+        if not (course / "release" / stem / f"{stem}.ipynb").is_file():
+            raise BuildError(f"nbgrader wrote no release/{stem}/{stem}.ipynb")
+
+
+def release_leaks(release: Path) -> list[str]:
+    """Files under ``release`` that carry a solution or hidden-test marker or a secret name."""
+    found = []
+    for path in sorted(release.rglob("*")):
+        rel = path.relative_to(release)
+        if any(part in SECRET_NAMES or part.startswith(SECRET_NAMES) for part in rel.parts):
+            found.append(f"{rel}: secret name")
+        elif path.is_file():
+            data = path.read_bytes()
+            found += [f"{rel}: contains {m!r}" for m in SECRET_MARKERS if m.encode() in data]
+    return found
+
+
+def build_course(course: Path, stems: list[str] | None = None, generate: bool = True) -> dict[str, float]:
+    """Build (or rebuild) the course in ``course``; return the seconds each step took.
+
+    Args:
+        course: The course folder; created if missing.
+        stems: Notebooks to build (default: all of ``solutions.notebook_paths()``).
+        generate: Also run ``nbgrader generate_assignment`` (False: source only).
+    """
+    if str(solutions.NOTEBOOK_DIR) not in sys.path:
+        # source_solutions imports the support package, as the notebooks do.
+        sys.path.insert(0, str(solutions.NOTEBOOK_DIR))
+    all_stems = [p.stem for p in solutions.notebook_paths()]
+    stems = list(all_stems if stems is None else stems)
+    unknown = [s for s in stems if s not in all_stems]
+    if unknown:
+        raise BuildError(f"unknown notebook(s) {unknown}; the course has {all_stems}")
+    missing = [s for s in stems if not (solutions.NOTEBOOK_DIR / f"{s}.ipynb").is_file()]
+    if missing:
+        raise BuildError(f"notebook(s) not found in {solutions.NOTEBOOK_DIR}: {missing}")
+    try:
+        import ipykernel  # noqa: F401  (the grading kernel runs this Python)
+    except ImportError as exc:
+        raise BuildError(f"{sys.executable} has no ipykernel; run the build from the project venv") from exc
+
+    times = {}
+    start = time.perf_counter()
+    course.mkdir(parents=True, exist_ok=True)
+    write_config(course)
+    write_kernelspec(course, sys.executable)
+    for stem in stems:
+        write_source(course, stem)
+    times["source"] = time.perf_counter() - start
+    if generate:
+        start = time.perf_counter()
+        generate_release(course, stems)
+        leaks = release_leaks(course / "release")
+        if leaks:
+            raise BuildError("the release leaks answers or hidden checks:\n" + "\n".join(leaks))
+        times["generate_assignment"] = time.perf_counter() - start
+    return times
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--course", type=Path, default=DEFAULT_COURSE, help=f"course folder to write (default: {DEFAULT_COURSE})"
+    )
+    parser.add_argument(
+        "--notebook",
+        action="append",
+        metavar="STEM",
+        help="build only this notebook (repeatable), e.g. 01_initialization; default: all",
+    )
+    parser.add_argument(
+        "--no-generate", action="store_true", help="write source/ only; skip nbgrader generate_assignment"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    course = Path(args.course).resolve()
+    try:
+        times = build_course(course, args.notebook, generate=not args.no_generate)
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in times.items())
+    print(f"course written to {course} ({steps})")
+    print(f"grade with: cd {os.path.relpath(course)} && nbgrader autograde <assignment>")
+    return 0

@@ -1,0 +1,83 @@
+"""Small helpers shared by the hidden checks. Each raises :class:`Mistake` with words a student can act on."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.judge import Mistake
+
+
+def describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a {type(value).__name__}"
+
+
+def expect_dict(value, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise Mistake(f"{what} returned {describe(value)}, not a dict.", "Return the dict the docstring describes.")
+    return value
+
+
+def expect_array(value, shape: tuple, name: str, what: str) -> np.ndarray:
+    """``value`` as a float array of ``shape``; a Mistake naming ``name`` otherwise."""
+    if isinstance(value, (int, float)) and shape == ():
+        return np.asarray(float(value))
+    if not isinstance(value, np.ndarray):
+        raise Mistake(f"{name} from {what} is {describe(value)}, not a NumPy array.")
+    if value.shape != tuple(shape):
+        hint = ""
+        if value.shape == tuple(shape)[::-1]:
+            hint = "It looks transposed: check the order of the dimensions."
+        elif len(value.shape) == 1 and len(shape) == 2 and value.size == int(np.prod(shape)):
+            hint = "It is a 1-D array; keep the column shape (n, 1)."
+        raise Mistake(f"{name} from {what} has shape {value.shape}; it should be {tuple(shape)}.", hint)
+    if not np.all(np.isfinite(value)):
+        raise Mistake(f"{name} from {what} contains NaN or infinity.")
+    return value.astype(np.float64)
+
+
+def expect_number(value, name: str) -> float:
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = float(value.reshape(-1)[0])
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Mistake(f"{name} is {describe(value)}, not a number.", "Return a single float.")
+    if not np.isfinite(value):
+        raise Mistake(f"{name} is {value}.", "A NaN or infinity usually means a division by zero or a log of 0.")
+    return float(value)
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    denominator = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if denominator == 0 else float(np.linalg.norm(a - b) / denominator)
+
+
+def three_layer_parameters(rng: np.random.Generator, dims: list[int], bias_scale: float = 0.5) -> dict[str, np.ndarray]:
+    """Parameters of a 3-layer net with non-zero biases (so that mistakes with biases show)."""
+    parameters = {}
+    for l in range(1, len(dims)):
+        parameters[f"W{l}"] = rng.standard_normal((dims[l], dims[l - 1])) * np.sqrt(2.0 / dims[l - 1])
+        parameters[f"b{l}"] = rng.standard_normal((dims[l], 1)) * bias_scale
+    return parameters
+
+
+def labels(rng: np.random.Generator, m: int) -> np.ndarray:
+    Y = (rng.random((1, m)) < 0.5).astype(np.float64)
+    Y[0, 0], Y[0, -1] = 0.0, 1.0  # both classes present
+    return Y
+
+
+def numerical_gradient(cost, parameters: dict[str, np.ndarray], epsilon: float = 1e-6) -> dict[str, np.ndarray]:
+    """Centred differences of ``cost(parameters)`` for every entry of every parameter."""
+    grads = {}
+    for name, value in parameters.items():
+        g = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            plus = {k: v.copy() for k, v in parameters.items()}
+            minus = {k: v.copy() for k, v in parameters.items()}
+            plus[name][index] += epsilon
+            minus[name][index] -= epsilon
+            g[index] = (cost(plus) - cost(minus)) / (2 * epsilon)
+        grads["d" + name] = g
+    return grads

@@ -1,0 +1,391 @@
+"""Hidden checks for notebook 02: L2 cost and backward, dropout forward and backward.
+
+Deterministic functions are replayed against the reference on several sizes
+and strengths; backward passes are also held to numerical gradients of the
+reference cost. Dropout forward is judged with the student's own masks: the
+reference forward is replayed with a generator that reproduces those masks,
+and the masks themselves are judged by their statistics, so any correct way of
+drawing them passes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.hidden.common import (
+    expect_array,
+    expect_dict,
+    expect_number,
+    labels,
+    numerical_gradient,
+    relative_error,
+    three_layer_parameters,
+)
+from autograder.judge import Mistake, part
+from dlwork import network
+from source_solutions import regularization as reference
+
+CASES = (  # (dims, m, lambd)
+    ([4, 6, 3, 1], 5, 0.7),
+    ([2, 20, 3, 1], 13, 0.1),
+    ([5, 2, 7, 1], 40, 2.5),
+    ([3, 3, 3, 1], 1, 1.3),
+)
+
+
+def _instance(seed: int, dims: list[int], m: int):
+    rng = np.random.default_rng(seed)
+    parameters = three_layer_parameters(rng, dims)
+    X = rng.standard_normal((dims[0], m))
+    Y = labels(rng, m) if m > 1 else np.ones((1, 1))
+    return parameters, X, Y
+
+
+# ------------------------------------------------------------ L2 cost
+
+
+def _penalty_hypotheses(parameters: dict, m: int, lambd: float) -> list[tuple[float, str, str]]:
+    """Penalties that well-known mistakes would add, with (diagnosis, hint)."""
+    Ws = [v for k, v in sorted(parameters.items()) if k.startswith("W")]
+    bs = [v for k, v in sorted(parameters.items()) if k.startswith("b")]
+    S = sum(float(np.sum(W**2)) for W in Ws)
+    found = [
+        (lambd / m * S, "The penalty is twice too large: it uses lambd/m instead of lambd/(2m).", "The 1/2 makes the derivative of the penalty come out as lambd/m * W."),
+        (lambd / 2 * S, "The penalty is m times too large: the 1/m factor is missing.", "Like the cross-entropy, the penalty is averaged over the m examples."),
+        (lambd * S, "The penalty misses both the 1/2 and the 1/m.", "The penalty is lambd / (2m) times the sum of squared weights."),
+        (lambd / (2 * m) * sum(float(np.linalg.norm(W)) for W in Ws), "The weight norms are not squared.", "Sum the squares of the entries: np.sum(np.square(W))."),
+        (lambd / (2 * m) * (S + sum(float(np.sum(b**2)) for b in bs)), "The penalty includes the biases.", "Only the weight matrices W1, W2, W3 are penalized."),
+    ]
+    for i, W in enumerate(Ws, start=1):
+        found.append((lambd / (2 * m) * (S - float(np.sum(W**2))), f"The penalty leaves out W{i}.", "Sum the squared entries of every weight matrix."))
+    return found
+
+
+def _cost_case(fn, case_index: int, lambd_override: float | None = None):
+    dims, m, lambd = CASES[case_index]
+    if lambd_override is not None:
+        lambd = lambd_override
+    parameters, X, Y = _instance(30 + case_index, dims, m)
+    A3, _ = network.forward_propagation(X, parameters)
+    expected = reference.compute_cost_with_regularization(A3, Y, parameters, lambd)
+    got = expect_number(fn(A3.copy(), Y.copy(), {k: v.copy() for k, v in parameters.items()}, lambd), f"the cost for lambd={lambd}")
+    return got, expected, parameters, A3, Y, m, lambd
+
+
+@part("compute_cost_with_regularization", "equals the cross-entropy when lambd = 0", 0.5)
+def _cost_lambda_zero(fn):
+    for i in range(len(CASES)):
+        got, expected, *_ = _cost_case(fn, i, lambd_override=0.0)
+        if abs(got - expected) > 1e-9 * max(1.0, abs(expected)):
+            raise Mistake(
+                f"With lambd = 0 the cost is {got:.6g} but the cross-entropy alone is {expected:.6g}.",
+                "The first term must be the plain cross-entropy cost (use compute_cost).",
+            )
+
+
+@part("compute_cost_with_regularization", "adds lambd/(2m) times the squared weights, for several sizes", 1.5)
+def _cost_penalty(fn):
+    for i in range(len(CASES)):
+        got, expected, parameters, A3, Y, m, lambd = _cost_case(fn, i)
+        if abs(got - expected) <= 1e-9 * max(1.0, abs(expected)):
+            continue
+        base = network.compute_cost(A3, Y)
+        penalty = got - base
+        for candidate, diagnosis, hint in _penalty_hypotheses(parameters, m, lambd):
+            if abs(penalty - candidate) <= 1e-9 * max(1.0, abs(candidate)):
+                raise Mistake(diagnosis, hint)
+        raise Mistake(
+            f"For a {dims_text(parameters)} network, m = {m}, lambd = {lambd}, the L2 penalty your cost adds is wrong.",
+            "The penalty is lambd / (2m) times the sum, over every weight matrix, of its squared entries.",
+        )
+
+
+def dims_text(parameters: dict) -> str:
+    W1 = parameters["W1"]
+    sizes = [W1.shape[1]] + [parameters[f"W{l}"].shape[0] for l in (1, 2, 3)]
+    return "-".join(str(s) for s in sizes)
+
+
+# -------------------------------------------------------- L2 backward
+
+
+def _grad_case(fn, case_index: int, lambd_override: float | None = None):
+    dims, m, lambd = CASES[case_index]
+    if lambd_override is not None:
+        lambd = lambd_override
+    parameters, X, Y = _instance(40 + case_index, dims, m)
+    _, cache = network.forward_propagation(X, parameters)
+    expected = reference.backward_propagation_with_regularization(X, Y, dict(cache), lambd)
+    result = expect_dict(fn(X.copy(), Y.copy(), {k: v.copy() for k, v in cache.items()}, lambd), "backward_propagation_with_regularization")
+    got = {}
+    for l in (1, 2, 3):
+        for p in "Wb":
+            key = f"d{p}{l}"
+            if key not in result:
+                raise Mistake(f"The gradients dict has no {key!r}.", "Return dW1, db1, dW2, db2, dW3, db3.")
+            got[key] = expect_array(result[key], parameters[f"{p}{l}"].shape, key, "backward_propagation_with_regularization")
+    return got, expected, parameters, X, Y, m, lambd
+
+
+def _close(a, b) -> bool:
+    return bool(np.allclose(a, b, rtol=1e-7, atol=1e-10))
+
+
+@part("backward_propagation_with_regularization", "every dW carries lambd/m * W, for several sizes", 1.5)
+def _l2_dW(fn):
+    for i in range(len(CASES)):
+        got, expected, parameters, X, Y, m, lambd = _grad_case(fn, i)
+        for l in (1, 2, 3):
+            key = f"dW{l}"
+            if _close(got[key], expected[key]):
+                continue
+            W = parameters[f"W{l}"]
+            extra = got[key] - (expected[key] - lambd / m * W)
+            if _close(extra, lambd / (2 * m) * W):
+                raise Mistake(f"{key} adds lambd/(2m) * W{l}; the derivative of lambd/(2m) * W^2 is lambd/m * W.", "Differentiate the penalty: the 2 of the square cancels the 1/2.")
+            if _close(extra, 0 * W):
+                raise Mistake(f"{key} is missing the L2 term.", "Every weight matrix gets the extra term lambd/m * W, not only some layers.")
+            if _close(extra, 2 * lambd / m * W):
+                raise Mistake(f"{key} adds the L2 term twice.")
+            raise Mistake(f"{key} does not match the gradient of the regularized cost (network {dims_text(parameters)}, m = {m}, lambd = {lambd}).", "dW = (backprop's dW) + lambd/m * W.")
+
+
+@part("backward_propagation_with_regularization", "db is not regularized", 1)
+def _l2_db(fn):
+    for i in range(len(CASES)):
+        got, expected, parameters, X, Y, m, lambd = _grad_case(fn, i)
+        for l in (1, 2, 3):
+            key = f"db{l}"
+            if _close(got[key], expected[key]):
+                continue
+            if _close(got[key] - expected[key], lambd / m * parameters[f"b{l}"]):
+                raise Mistake(f"{key} carries an L2 term.", "Biases are not penalized, so their gradients do not change.")
+            raise Mistake(f"{key} does not match the gradient of the regularized cost.", "db is exactly as in ordinary backprop.")
+
+
+@part("backward_propagation_with_regularization", "agrees with numerical gradients of the regularized cost", 0.5)
+def _l2_numerical(fn):
+    dims, m, lambd = [3, 4, 2, 1], 6, 0.9
+    parameters, X, Y = _instance(77, dims, m)
+
+    def cost(p):
+        A3, _ = network.forward_propagation(X, p)
+        return reference.compute_cost_with_regularization(A3, Y, p, lambd)
+
+    numeric = numerical_gradient(cost, parameters)
+    _, cache = network.forward_propagation(X, parameters)
+    result = expect_dict(fn(X.copy(), Y.copy(), {k: v.copy() for k, v in cache.items()}, lambd), "backward_propagation_with_regularization")
+    keys = sorted(numeric)
+    got = np.concatenate([np.ravel(expect_array(result.get(k), parameters[k[1:]].shape, k, "backward_propagation_with_regularization")) for k in keys])
+    want = np.concatenate([np.ravel(numeric[k]) for k in keys])
+    # centred differences with eps = 1e-6 are accurate to about 1e-9 here
+    if relative_error(got, want) > 1e-6:
+        raise Mistake(f"The gradients differ from numerical gradients of the regularized cost (relative difference {relative_error(got, want):.1e}).")
+
+
+# -------------------------------------------------------- dropout forward
+
+
+class MaskReplay:
+    """A stand-in generator whose ``random(shape)`` reproduces given keep-masks.
+
+    The reference draws ``rng.random(A.shape) < keep_prob``; returning 0 where
+    a unit is kept and 1 where it is dropped makes it pick exactly these masks.
+    """
+
+    def __init__(self, *masks: np.ndarray):
+        self.masks = [np.asarray(mask) != 0 for mask in masks]
+
+    def random(self, shape):
+        mask = self.masks.pop(0)
+        if mask.shape != tuple(shape):
+            raise ValueError("mask shape")
+        return np.where(mask, 0.0, 1.0)
+
+
+def _dropout_run(fn, seed: int, dims, m: int, keep_prob: float):
+    parameters, X, _ = _instance(seed, dims, m)
+    out = fn(X.copy(), {k: v.copy() for k, v in parameters.items()}, keep_prob, np.random.default_rng(seed))
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise Mistake("forward_propagation_with_dropout must return a pair (A3, cache).")
+    A3, cache = out
+    cache = expect_dict(cache, "forward_propagation_with_dropout (its cache)")
+    A3 = expect_array(A3, (1, m), "A3", "forward_propagation_with_dropout")
+    masks = []
+    for l in (1, 2):
+        if f"D{l}" not in cache:
+            raise Mistake(f"The cache has no 'D{l}'.", "Keep each mask in the cache: backward propagation must reuse the same masks.")
+        D = expect_array(cache[f"D{l}"], (dims[l], m), f"D{l}", "forward_propagation_with_dropout")
+        if not np.all((D == 0) | (D == 1)):
+            raise Mistake(f"D{l} holds values other than 0 and 1.", "Store the keep-mask itself (True/1 = kept); the 1/keep_prob scaling goes into A, not into D.")
+        masks.append(D)
+    return parameters, X, A3, cache, masks
+
+
+@part("forward_propagation_with_dropout", "returns A3 and a cache holding both masks", 0.5)
+def _dropout_cache(fn):
+    for seed, dims, m in ((5, [3, 6, 4, 1], 7), (6, [2, 5, 5, 1], 1)):
+        _dropout_run(fn, seed, dims, m, 0.8)
+
+
+@part("forward_propagation_with_dropout", "the forward pass with its own masks is right", 1.5)
+def _dropout_replay(fn):
+    for seed, dims, m, keep_prob in ((7, [3, 6, 4, 1], 9, 0.8), (8, [4, 5, 5, 1], 12, 0.5), (9, [2, 7, 3, 1], 5, 1.0)):
+        parameters, X, A3, cache, (D1, D2) = _dropout_run(fn, seed, dims, m, keep_prob)
+        ref_A3, ref_cache = reference.forward_propagation_with_dropout(X, parameters, keep_prob, MaskReplay(D1, D2))
+        for key in ("Z1", "A1", "Z2", "A2"):
+            if key in cache and isinstance(cache[key], np.ndarray) and cache[key].shape == ref_cache[key].shape and not _close(cache[key], ref_cache[key]):
+                raise Mistake(*_dropout_diagnosis(key, cache, ref_cache, parameters, X, keep_prob, D1, D2))
+        if not _close(A3, ref_A3):
+            Z3 = parameters["W3"] @ ref_cache["A2"] + parameters["b3"]
+            if np.any(A3 == 0) and not np.any(network.sigmoid(Z3) == 0):
+                raise Mistake("A3 has zeros: dropout reached the output layer.", "Only the hidden layers are dropped; the output layer is never masked.")
+            raise Mistake(
+                f"A3 does not follow from your masks (keep_prob = {keep_prob}).",
+                "Mask the hidden activations, divide them by keep_prob, and leave the input and output layers alone.",
+            )
+
+
+def _dropout_diagnosis(key, cache, ref_cache, parameters, X, keep_prob, D1, D2):
+    if key == "Z1":
+        return ("Z1 is not W1 X + b1: the input layer seems to be dropped or changed.", "Dropout applies to the hidden layers' activations A1 and A2, never to the input X.")
+    l = int(key[1])
+    D = D1 if l == 1 else D2
+    A_got = cache[key]
+    A_ref = ref_cache[key]
+    plain = A_ref * keep_prob  # = relu(Z) * D
+    if key.startswith("A") and _close(A_got, plain):
+        return (f"{key} is masked but not divided by keep_prob.", "Inverted dropout divides the surviving activations by keep_prob so that their expected value stays the same.")
+    if key.startswith("A") and _close(A_got, plain * keep_prob):
+        return (f"{key} is multiplied by keep_prob instead of divided by it.", "Inverted dropout scales the kept units up, by 1/keep_prob.")
+    return (f"{key} in the cache does not follow from your mask D{l} (keep_prob = {keep_prob}).", f"{key} should be the ReLU output times D{l}, divided by keep_prob.")
+
+
+@part("forward_propagation_with_dropout", "masks keep each unit with probability keep_prob, independently", 1)
+def _dropout_statistics(fn):
+    dims, m = [3, 200, 200, 1], 300
+    for seed, keep_prob in ((21, 0.7), (22, 0.9)):
+        *_, (D1, D2) = _dropout_run(fn, seed, dims, m, keep_prob)
+        for l, D in ((1, D1), (2, D2)):
+            kept = float(D.mean())
+            # 60,000 independent units: the kept fraction has sd sqrt(kp(1-kp)/60000) <= 0.0019; 0.015 is > 7 sd.
+            if abs(kept - keep_prob) > 0.015:
+                if abs(kept - (1 - keep_prob)) <= 0.015:
+                    raise Mistake(f"D{l} keeps {kept:.1%} of the units with keep_prob = {keep_prob}: the mask is inverted.", "A unit is kept when its uniform draw is below keep_prob.")
+                from math import erf, sqrt
+
+                normal_fraction = 0.5 * (1 + erf(keep_prob / sqrt(2)))
+                if abs(kept - normal_fraction) <= 0.015:
+                    raise Mistake(f"D{l} keeps {kept:.1%} of the units with keep_prob = {keep_prob}: the mask seems to come from normal draws.", "Compare uniform draws in [0, 1) (rng.random) with keep_prob.")
+                raise Mistake(f"D{l} keeps {kept:.1%} of the units but keep_prob = {keep_prob}.", "Each unit must be kept with probability keep_prob.")
+        if np.array_equal(D1, D2):
+            raise Mistake("D1 and D2 are the same mask.", "Draw a fresh mask for each hidden layer.")
+        if np.all(D1 == D1[:, :1]):
+            raise Mistake("D1 is the same for every example.", "Draw a mask entry for every unit and every example: the shape of A1.")
+
+
+@part("forward_propagation_with_dropout", "draws from the generator it is given", 0.5)
+def _dropout_rng(fn):
+    dims, m = [3, 8, 8, 1], 20
+    *_, first = _dropout_run(fn, 31, dims, m, 0.6)
+    *_, again = _dropout_run(fn, 31, dims, m, 0.6)
+    parameters, X, _ = _instance(31, dims, m)
+    other = fn(X.copy(), parameters, 0.6, np.random.default_rng(32))[1]
+    if any(not np.array_equal(a, b) for a, b in zip(first, again)):
+        raise Mistake("Two generators with the same seed give different masks.", "Draw the masks from the rng argument only, never from np.random.")
+    if all(np.array_equal(np.asarray(other.get(f"D{l}")), first[l - 1]) for l in (1, 2)):
+        raise Mistake("Generators with different seeds give the same masks.", "Draw the masks from the rng argument.")
+
+
+# ------------------------------------------------------- dropout backward
+
+
+def _dropout_grad_case(fn, seed: int, dims, m: int, keep_prob: float, float_masks: bool = False):
+    parameters, X, Y = _instance(seed, dims, m)
+    _, cache = reference.forward_propagation_with_dropout(X, parameters, keep_prob, np.random.default_rng(seed))
+    if float_masks:
+        cache = dict(cache, D1=cache["D1"].astype(np.float64), D2=cache["D2"].astype(np.float64))
+    expected = reference.backward_propagation_with_dropout(X, Y, cache, keep_prob)
+    result = expect_dict(fn(X.copy(), Y.copy(), {k: np.array(v, copy=True) for k, v in cache.items()}, keep_prob), "backward_propagation_with_dropout")
+    got = {}
+    for l in (1, 2, 3):
+        for p in "Wb":
+            key = f"d{p}{l}"
+            if key not in result:
+                raise Mistake(f"The gradients dict has no {key!r}.", "Return dW1, db1, dW2, db2, dW3, db3.")
+            got[key] = expect_array(result[key], parameters[f"{p}{l}"].shape, key, "backward_propagation_with_dropout")
+    return got, expected, parameters, X, Y, cache
+
+
+def _dropout_variant(X, Y, cache, keep_prob, scale=(True, True), masks=("D1", "D2")):
+    """Backprop with dropout where a mistake can be modelled (no scaling on a layer, other masks)."""
+    m = X.shape[1]
+    dZ3 = cache["A3"] - Y
+    grads = {"dW3": dZ3 @ cache["A2"].T / m, "db3": dZ3.sum(axis=1, keepdims=True) / m}
+    dA2 = cache["W3"].T @ dZ3
+    if masks[1]:
+        dA2 = dA2 * cache[masks[1]]
+    if scale[1]:
+        dA2 = dA2 / keep_prob
+    dZ2 = dA2 * (cache["Z2"] > 0)
+    grads.update({"dW2": dZ2 @ cache["A1"].T / m, "db2": dZ2.sum(axis=1, keepdims=True) / m})
+    dA1 = cache["W2"].T @ dZ2
+    if masks[0]:
+        dA1 = dA1 * cache[masks[0]]
+    if scale[0]:
+        dA1 = dA1 / keep_prob
+    dZ1 = dA1 * (cache["Z1"] > 0)
+    grads.update({"dW1": dZ1 @ X.T / m, "db1": dZ1.sum(axis=1, keepdims=True) / m})
+    return grads
+
+
+def _same(a: dict, b: dict) -> bool:
+    return all(_close(a[k], b[k]) for k in ("dW1", "db1", "dW2", "db2", "dW3", "db3"))
+
+
+@part("backward_propagation_with_dropout", "reuses the forward pass's masks and scaling, for several sizes", 2)
+def _dropout_backward(fn):
+    for seed, dims, m, keep_prob, float_masks in (
+        (51, [3, 6, 4, 1], 9, 0.8, False),
+        (52, [4, 5, 5, 1], 12, 0.5, True),
+        (53, [2, 7, 3, 1], 6, 0.65, False),
+    ):
+        got, expected, parameters, X, Y, cache = _dropout_grad_case(fn, seed, dims, m, keep_prob, float_masks)
+        if _same(got, expected):
+            continue
+        again, *_ = _dropout_grad_case(fn, seed, dims, m, keep_prob, float_masks)
+        if not _same(got, again):
+            raise Mistake("Two calls with the same cache give different gradients: the masks are drawn again.", "Backward propagation must reuse the masks D1, D2 stored in the cache.")
+        models = [
+            (dict(scale=(False, False)), "The gradients are masked but not divided by keep_prob.", "The forward pass divided A1 and A2 by keep_prob, so dA1 and dA2 are divided by keep_prob too."),
+            (dict(scale=(True, False)), "dA2 is not divided by keep_prob.", "Both masked layers are scaled by 1/keep_prob, in the forward and the backward pass."),
+            (dict(scale=(False, True)), "dA1 is not divided by keep_prob.", "Both masked layers are scaled by 1/keep_prob, in the forward and the backward pass."),
+            (dict(masks=(None, "D2")), "dA1 is not masked with D1.", "Each hidden layer's gradient goes through the same mask as its activation."),
+            (dict(masks=("D1", None)), "dA2 is not masked with D2.", "Each hidden layer's gradient goes through the same mask as its activation."),
+            (dict(masks=("D2", "D1")) if dims[1] == dims[2] else None, "The masks are swapped: D1 is applied to dA2 and D2 to dA1.", "Use each layer's own mask."),
+        ]
+        for model, diagnosis, hint in models:
+            if model is not None and _same(got, _dropout_variant(X, Y, cache, keep_prob, **model)):
+                raise Mistake(diagnosis, hint)
+        wrong = [k for k in ("dW3", "db3", "dW2", "db2", "dW1", "db1") if not _close(got[k], expected[k])]
+        raise Mistake(
+            f"{', '.join(wrong)} differ from the gradients of the forward pass with these masks (keep_prob = {keep_prob}).",
+            "Apply each mask and the 1/keep_prob scaling to dA1 and dA2, exactly as the forward pass did to A1 and A2.",
+        )
+
+
+@part("backward_propagation_with_dropout", "agrees with numerical gradients with the masks held fixed", 1)
+def _dropout_numerical(fn):
+    seed, dims, m, keep_prob = 61, [3, 4, 3, 1], 5, 0.7
+    got, _, parameters, X, Y, cache = _dropout_grad_case(fn, seed, dims, m, keep_prob)
+
+    def cost(p):
+        A3, _ = reference.forward_propagation_with_dropout(X, p, keep_prob, MaskReplay(cache["D1"], cache["D2"]))
+        return network.compute_cost(A3, Y)
+
+    numeric = numerical_gradient(cost, parameters)
+    keys = sorted(numeric)
+    error = relative_error(np.concatenate([np.ravel(got[k]) for k in keys]), np.concatenate([np.ravel(numeric[k]) for k in keys]))
+    # centred differences with eps = 1e-6 are accurate to about 1e-9 here
+    if error > 1e-6:
+        raise Mistake(f"With the masks held fixed, your gradients differ from numerical gradients of the cost (relative difference {error:.1e}).")

@@ -1,0 +1,194 @@
+"""Judge one graded function: the visible check, then the hidden checks.
+
+Both graders use this module, so they give the same points for the same code:
+stock nbgrader (``autograder.kernel.grade_in_kernel``, in the student's kernel)
+and our own (``autograder.sandbox``, student code in another process). The
+function under test is always a callable returning plain data.
+
+Scoring rule: if the visible check fails, the function earns 0 (as in the
+notebook, where the failing visible line stops the check cell). Otherwise it
+earns ``max_points * (weight of hidden parts passed) / (total weight)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+from dataclasses import dataclass, field
+from typing import Callable
+
+from autograder.sandbox import NotDefined, StudentCrashed, StudentTimeout
+
+
+class Mistake(Exception):
+    """A hidden check found a mistake: what is wrong, and a hint at the concept."""
+
+    def __init__(self, diagnosis: str, hint: str = ""):
+        super().__init__(diagnosis)
+        self.diagnosis = diagnosis
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Part:
+    """One separately scored property of a graded function."""
+
+    function: str
+    name: str
+    weight: float
+    check: Callable[[Callable], None]
+
+
+@dataclass
+class Verdict:
+    notebook: str
+    function: str
+    points: float
+    max_points: float
+    diagnosis: str = ""
+    hint: str = ""
+    notes: list[str] = field(default_factory=list)
+    parts: list[tuple[str, bool]] = field(default_factory=list)
+    graded: bool = True  # False when the function could not be judged at all (crash, time-out)
+
+    @property
+    def passed(self) -> bool:
+        return self.points >= self.max_points
+
+    def as_dict(self) -> dict:
+        return {
+            "notebook": self.notebook,
+            "function": self.function,
+            "points": self.points,
+            "max_points": self.max_points,
+            "passed": self.passed,
+            "diagnosis": self.full_diagnosis(),
+        }
+
+    def full_diagnosis(self) -> str:
+        text = self.diagnosis
+        if self.hint:
+            text = f"{text} Hint: {self.hint}" if text else self.hint
+        if self.notes:
+            text = " ".join([text, *self.notes]).strip()
+        return text
+
+
+PARTS: dict[str, list[Part]] = {}
+HIDDEN_MODULES = ("autograder.hidden.initialization", "autograder.hidden.regularization", "autograder.hidden.gradient_checking")
+
+
+def part(function: str, name: str, weight: float = 1.0):
+    """Register a hidden check: ``@part("initialize_parameters_he", "spread of the weights", 2)``."""
+
+    def register(check: Callable[[Callable], None]):
+        PARTS.setdefault(function, []).append(Part(function, name, weight, check))
+        return check
+
+    return register
+
+
+def parts_for(function: str) -> list[Part]:
+    for module in HIDDEN_MODULES:
+        importlib.import_module(module)
+    if function not in PARTS:
+        raise KeyError(f"no hidden checks for {function}")
+    return PARTS[function]
+
+
+def _student_failure(function: str, exc: BaseException) -> tuple[str, str]:
+    """(diagnosis, hint) for an exception raised while running the student's function."""
+    where = getattr(exc, "student_where", "")
+    kind = getattr(exc, "student_type", type(exc).__name__)
+    if isinstance(exc, NotImplementedError):
+        return f"{function} is not implemented yet (it still raises NotImplementedError).", ""
+    if isinstance(exc, NotDefined):
+        return (
+            f"{function} is not defined in your notebook.",
+            "Keep the function's name and signature exactly as in the stub.",
+        )
+    if isinstance(exc, StudentTimeout):
+        return f"{function} did not finish: {exc} (an infinite loop?).", ""
+    if isinstance(exc, StudentCrashed):
+        return f"{function} stopped the notebook: {exc}.", ""
+    if isinstance(exc, TypeError) and "argument" in str(exc):
+        return f"{function} raised TypeError: {exc}.", "Keep the signature of the stub: the checks call it with those arguments."
+    message = str(exc)
+    if kind and not message.startswith(kind):
+        message = f"{kind}: {message}" if message else kind
+    text = f"{function} raised {message}"
+    if where:
+        text += f" (in your code: {where.strip().splitlines()[-1].strip()})"
+    return text + ".", ""
+
+
+def run_visible_check(function: str, fn: Callable) -> str | None:
+    """Run the notebook's visible check quietly; None when it passes, else the reason."""
+    from dlwork import checks
+
+    check = getattr(checks, f"check_{function}")
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            check(fn)
+        except AssertionError as exc:
+            return str(exc) or "the visible check failed"
+    return None
+
+
+def judge(function: str, fn: Callable, max_points: float, notebook: str = "", run_visible: bool = True) -> Verdict:
+    """Grade ``fn`` (a callable returning plain data) as the graded function ``function``."""
+    verdict = Verdict(notebook, function, 0.0, float(max_points))
+    parts = parts_for(function)
+    if run_visible:
+        try:
+            reason = run_visible_check(function, fn)
+        except (StudentTimeout, StudentCrashed, NotDefined, NotImplementedError) as exc:
+            verdict.diagnosis, verdict.hint = _student_failure(function, exc)
+            verdict.graded = not isinstance(exc, (StudentTimeout, StudentCrashed))
+            verdict.parts = [(p.name, False) for p in parts]
+            return verdict
+        except Exception as exc:  # noqa: BLE001 - a student exception the visible check let through
+            verdict.diagnosis, verdict.hint = _student_failure(function, exc)
+            verdict.parts = [(p.name, False) for p in parts]
+            return verdict
+        if reason is not None:
+            verdict.diagnosis = f"The notebook's check fails: {reason}"
+            verdict.parts = [(p.name, False) for p in parts]
+            return verdict
+
+    earned, total = 0.0, sum(p.weight for p in parts)
+    failures: list[tuple[str, str]] = []
+    stopped = False
+    for p in parts:
+        if stopped:
+            verdict.parts.append((p.name, False))
+            continue
+        try:
+            p.check(fn)
+        except Mistake as m:
+            failures.append((m.diagnosis, m.hint))
+            verdict.parts.append((p.name, False))
+            continue
+        except (StudentTimeout, StudentCrashed) as exc:
+            failures.append(_student_failure(function, exc))
+            verdict.parts.append((p.name, False))
+            stopped = True  # the rest would only time out again
+            continue
+        except Exception as exc:  # noqa: BLE001 - the student's exception, or output we could not use
+            if getattr(exc, "student_type", None) or isinstance(exc, (NotImplementedError, NotDefined)):
+                failures.append(_student_failure(function, exc))
+            else:
+                failures.append((f"{function}'s result could not be checked ({type(exc).__name__}: {exc}).", "Compare what you return with the docstring: types, keys and shapes."))
+            verdict.parts.append((p.name, False))
+            continue
+        earned += p.weight
+        verdict.parts.append((p.name, True))
+    verdict.points = round(max_points * earned / total, 2)
+    if failures:
+        verdict.diagnosis, verdict.hint = failures[0]
+        others_list = list(dict.fromkeys(d for d, _ in failures[1:] if d != failures[0][0]))
+        if others_list:
+            others = "; ".join(others_list[:2])
+            verdict.notes.append(f"Also: {others}")
+    return verdict

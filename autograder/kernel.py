@@ -1,0 +1,92 @@
+"""Hidden checks inside the student's kernel: the stock ``nbgrader autograde`` path.
+
+Each graded check cell of the nbgrader source ends with
+``grade_in_kernel("<function>", globals())``; the number it returns is the
+points earned, which nbgrader takes as partial credit. The judging is the same
+as in our own grader (:mod:`autograder.judge`); only the way the student's
+function is called differs: here it runs in this process, and its results are
+passed through the same plain-data wire format, so a lying ``__eq__`` or an
+ndarray subclass counts for nothing here either. (Student code shares this
+process, so stock nbgrader cannot stop it from patching the checks themselves;
+``python -m autograder grade`` can.)
+"""
+
+from __future__ import annotations
+
+import sys
+
+from autograder import sandbox_runner as wire
+from autograder.sandbox import FIXTURES_DIR, StudentException
+
+
+def _resolve(value):
+    if isinstance(value, wire.CallableRef):
+        if str(FIXTURES_DIR) not in sys.path:
+            sys.path.append(str(FIXTURES_DIR))
+        return wire._resolve(value.ref)
+    return value
+
+
+class InProcessFunction:
+    """The student's function, called here, with plain-data results."""
+
+    def __init__(self, fn, name: str):
+        self.fn = fn
+        self.__name__ = name
+
+    def __call__(self, *args, **kwargs):
+        return self.call_with_globals({}, *args, **kwargs)
+
+    def call_with_globals(self, overrides: dict, *args, **kwargs):
+        args = [_resolve(a) for a in args]
+        kwargs = {k: _resolve(v) for k, v in kwargs.items()}
+        namespace = getattr(self.fn, "__globals__", None)
+        missing = object()
+        saved = {}
+        if isinstance(namespace, dict):
+            saved = {k: namespace.get(k, missing) for k in overrides}
+            namespace.update({k: _resolve(v) for k, v in overrides.items()})
+        try:
+            result = self.fn(*args, **kwargs)
+        except Exception as exc:
+            exc.student_type = type(exc).__name__  # type: ignore[attr-defined]
+            raise
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt from student code
+            raise StudentException(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            for k, v in saved.items():
+                if v is missing:
+                    namespace.pop(k, None)
+                else:
+                    namespace[k] = v
+        # the same plain-data conversion as results coming from another process
+        return wire.decode(wire.encode(result))
+
+
+def max_points(function: str) -> float:
+    """Points of a graded function, from the committed notebook's check cell."""
+    import nbformat
+
+    from autograder.solutions import REFERENCE_MODULES, exercises, notebook_paths
+
+    for stem, path in zip(REFERENCE_MODULES, notebook_paths()):
+        for exercise in exercises(nbformat.read(path, as_version=4), stem):
+            if exercise.function == function:
+                return exercise.points
+    raise KeyError(function)
+
+
+def grade_in_kernel(function: str, namespace: dict) -> float:
+    """Judge ``namespace[function]`` and return the points earned (printed diagnosis on failure)."""
+    from autograder.judge import Verdict, judge
+
+    points = max_points(function)
+    fn = namespace.get(function)
+    if not callable(fn):
+        verdict = Verdict("", function, 0.0, points, diagnosis=f"{function} is not defined in your notebook.")
+    else:
+        # The visible check already ran on the first line of this cell.
+        verdict = judge(function, InProcessFunction(fn, function), points, run_visible=False)
+    if not verdict.passed:
+        print(f"{function}: {verdict.points:g} / {verdict.max_points:g}. {verdict.full_diagnosis()}")
+    return verdict.points

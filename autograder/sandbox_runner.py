@@ -1,0 +1,344 @@
+"""The student side of grading: runs a notebook's code in its own process.
+
+This file is executed as a script (``python -I sandbox_runner.py RFD WFD``) by
+:mod:`autograder.sandbox`; it imports nothing from ``autograder`` and nothing of
+the reference, so the student's code never shares a process with the checks.
+The judge sends requests; this process answers with *plain data* only: the
+wire format below carries None, bools, numbers, strings, lists, tuples, dicts
+and plain ``np.ndarray`` (saved with ``allow_pickle=False``), so no object the
+student made (a lying ``__eq__``, an ndarray subclass) ever reaches the judge.
+
+The judge imports this module too, for :func:`encode` and :func:`decode`: one
+wire format, one place.
+
+Wire frame: 4-byte big-endian header length, JSON header, then for each array
+an 8-byte length and the ``.npy`` bytes.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import os
+import struct
+import sys
+import traceback
+
+MAX_FRAME = 512 * 1024 * 1024  # a reply larger than this is refused, not read
+MAX_TEXT = 4000  # characters of student output / messages kept per call
+
+
+# ---------------------------------------------------------------- wire format
+
+
+class Opaque:
+    """Stands for a value that is not plain data (its type name is all we keep)."""
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object>"
+
+
+class CallableRef:
+    """A module-level function named by ``module:qualname``, resolved on the other side."""
+
+    def __init__(self, ref: str):
+        self.ref = ref
+
+    def __repr__(self) -> str:
+        return f"<function {self.ref}>"
+
+
+def encode(value, allow_refs: bool = False) -> bytes:
+    """Serialise plain data to one frame. Non-plain values become :class:`Opaque`."""
+    import numpy as np
+
+    blobs: list[bytes] = []
+
+    def enc(v, depth=0):
+        if depth > 50:
+            return {"__opaque__": "deeply nested value"}
+        if v is None or isinstance(v, (bool, str)) and type(v) in (bool, str):
+            return v
+        if type(v) is int:
+            return v if abs(v) < 2**63 else {"__bigint__": str(v)}
+        if type(v) is float:
+            return {"__float__": repr(v)} if v != v or v in (float("inf"), float("-inf")) else v
+        if isinstance(v, np.generic) and type(v).__module__ == "numpy":
+            if v.dtype.kind in "biuf":
+                return enc(v.item(), depth + 1)
+            return {"__opaque__": f"numpy {v.dtype} scalar"}
+        if isinstance(v, np.ndarray):
+            arr = np.array(v, copy=True, subok=False)
+            if type(arr) is not np.ndarray or arr.dtype.kind not in "biuf":
+                return {"__opaque__": f"array of dtype {arr.dtype}"}
+            buf = io.BytesIO()
+            np.save(buf, arr, allow_pickle=False)
+            blobs.append(buf.getvalue())
+            return {"__nd__": len(blobs) - 1}
+        if type(v) is list:
+            return [enc(x, depth + 1) for x in v]
+        if type(v) is tuple:
+            return {"__tuple__": [enc(x, depth + 1) for x in v]}
+        if type(v) is dict:
+            return {"__dict__": [[enc(k, depth + 1), enc(x, depth + 1)] for k, x in v.items()]}
+        if isinstance(v, np.random.Generator):
+            return {"__rng__": v.bit_generator.state}
+        if allow_refs and isinstance(v, CallableRef):
+            return {"__fn__": v.ref}
+        if allow_refs and callable(v) and getattr(v, "__module__", None) and "<" not in getattr(v, "__qualname__", "<"):
+            return {"__fn__": f"{v.__module__}:{v.__qualname__}"}
+        return {"__opaque__": type(v).__name__}
+
+    header = json.dumps({"value": enc(value), "blobs": len(blobs)}).encode()
+    parts = [struct.pack(">I", len(header)), header]
+    for blob in blobs:
+        parts += [struct.pack(">Q", len(blob)), blob]
+    return b"".join(parts)
+
+
+def decode_body(header: dict, blobs: list[bytes], resolve_refs: bool = False):
+    """Rebuild the value of a frame (header already parsed, blobs read)."""
+    import numpy as np
+
+    arrays = [np.load(io.BytesIO(b), allow_pickle=False) for b in blobs]
+
+    def dec(v, depth=0):
+        if depth > 60:
+            raise ValueError("frame nested too deeply")
+        if isinstance(v, list):
+            return [dec(x, depth + 1) for x in v]
+        if not isinstance(v, dict):
+            return v
+        (tag, body), = v.items() if len(v) == 1 else ((None, None),)
+        if tag == "__nd__":
+            return arrays[int(body)]
+        if tag == "__tuple__":
+            return tuple(dec(x, depth + 1) for x in body)
+        if tag == "__dict__":
+            return {dec(k, depth + 1): dec(x, depth + 1) for k, x in body}
+        if tag == "__float__":
+            return float(body)
+        if tag == "__bigint__":
+            return int(body)
+        if tag == "__rng__":
+            generator = np.random.Generator(getattr(np.random, body["bit_generator"])())
+            generator.bit_generator.state = body
+            return generator
+        if tag == "__fn__" and resolve_refs:
+            return _resolve(body)
+        if tag == "__fn__":
+            return CallableRef(body)
+        if tag == "__opaque__":
+            return Opaque(str(body))
+        raise ValueError(f"unknown tag in frame: {tag!r}")
+
+    return dec(header["value"])
+
+
+def decode(data: bytes, resolve_refs: bool = False):
+    """Rebuild the value of one whole frame held in memory."""
+    (size,) = struct.unpack(">I", data[:4])
+    header = json.loads(data[4 : 4 + size])
+    blobs, at = [], 4 + size
+    for _ in range(int(header["blobs"])):
+        (n,) = struct.unpack(">Q", data[at : at + 8])
+        blobs.append(data[at + 8 : at + 8 + n])
+        at += 8 + n
+    return decode_body(header, blobs, resolve_refs)
+
+
+def _resolve(ref: str):
+    import importlib
+
+    module_name, _, qualname = ref.partition(":")
+    obj = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def read_exact(fd: int, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError("pipe closed")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int, resolve_refs: bool = False):
+    (size,) = struct.unpack(">I", read_exact(fd, 4))
+    if size > MAX_FRAME:
+        raise ValueError("frame too large")
+    header = json.loads(read_exact(fd, size))
+    blobs, total = [], size
+    for _ in range(int(header["blobs"])):
+        (n,) = struct.unpack(">Q", read_exact(fd, 8))
+        total += n
+        if total > MAX_FRAME:
+            raise ValueError("frame too large")
+        blobs.append(read_exact(fd, n))
+    return decode_body(header, blobs, resolve_refs)
+
+
+def write_frame(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+# ------------------------------------------------------------- student side
+
+
+class _BoundedText(io.TextIOBase):
+    """Keeps the first MAX_TEXT characters written to it and counts the rest."""
+
+    def __init__(self):
+        self.kept: list[str] = []
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s) -> int:
+        s = str(s)
+        if self.size < MAX_TEXT:
+            self.kept.append(s[: MAX_TEXT - self.size])
+        self.size += len(s)
+        return len(s)
+
+    def text(self) -> str:
+        out = "".join(self.kept)
+        return out + (f"\n... ({self.size - MAX_TEXT} more characters)" if self.size > MAX_TEXT else "")
+
+
+def _clean_source(source: str) -> str:
+    """IPython magics and shell escapes are not Python; the grader skips them."""
+    lines = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")):
+            lines.append(line[: len(line) - len(stripped)] + "pass")
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _student_traceback(exc: BaseException) -> str:
+    """Only the frames in the student's cells: never our code."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
+    lines = [f"  {f.filename}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-6:]]
+    return "\n".join(lines)
+
+
+def _exception_reply(exc: BaseException, out: _BoundedText) -> dict:
+    message = str(exc)
+    return {
+        "ok": False,
+        "exc_type": type(exc).__name__,
+        "exc_builtin": type(exc).__name__ in vars(builtins) and isinstance(exc, BaseException),
+        "message": message[:MAX_TEXT],
+        "where": _student_traceback(exc)[:MAX_TEXT],
+        "output": out.text(),
+    }
+
+
+def _is_mutable(v) -> bool:
+    import numpy as np
+
+    return isinstance(v, (dict, list, np.ndarray, np.random.Generator))
+
+
+def serve(rfd: int, wfd: int) -> None:
+    """Answer the judge's requests until it closes the pipe."""
+    import warnings
+
+    ns: dict = {"__name__": "__main__", "__builtins__": builtins}
+    while True:
+        try:
+            request = read_frame(rfd, resolve_refs=True)
+        except EOFError:
+            return
+        op = request["op"]
+        out = _BoundedText()
+        real_stdout, real_stderr = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = out
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("default")
+                if op == "exec":
+                    code = compile(_clean_source(request["source"]), f"<cell {request['label']}>", "exec")
+                    exec(code, ns)
+                    reply = {"ok": True, "output": out.text()}
+                elif op == "call":
+                    reply = _call(ns, request, out)
+                elif op == "defined":
+                    reply = {"ok": True, "names": sorted(k for k, v in ns.items() if callable(v))}
+                else:
+                    reply = {"ok": False, "exc_type": "ProtocolError", "message": f"unknown op {op!r}"}
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt: all are student errors
+            reply = _exception_reply(exc, out)
+        finally:
+            sys.stdout, sys.stderr = real_stdout, real_stderr
+        try:
+            data = encode(reply)
+        except BaseException as exc:  # noqa: BLE001
+            data = encode({"ok": False, "exc_type": "EncodingError", "message": str(exc)[:MAX_TEXT]})
+        write_frame(wfd, data)
+
+
+def _call(ns: dict, request: dict, out: _BoundedText) -> dict:
+    name = request["function"]
+    fn = ns.get(name)
+    if not callable(fn):
+        return {"ok": False, "exc_type": "NotDefined", "message": f"{name} is not defined", "output": ""}
+    args, kwargs = list(request["args"]), dict(request["kwargs"])
+    namespace = getattr(fn, "__globals__", None)
+    overrides = request.get("overrides") or {}
+    missing = object()
+    saved = {}
+    if isinstance(namespace, dict):
+        saved = {k: namespace.get(k, missing) for k in overrides}
+        namespace.update(overrides)
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001
+        return _exception_reply(exc, out)
+    finally:
+        for k, v in saved.items():
+            if v is missing:
+                namespace.pop(k, None)
+            else:
+                namespace[k] = v
+    return {
+        "ok": True,
+        "result": result,
+        "args_after": [a if _is_mutable(a) else None for a in args],
+        "kwargs_after": {k: v for k, v in kwargs.items() if _is_mutable(v)},
+        "output": out.text(),
+    }
+
+
+def main(argv: list[str]) -> None:
+    rfd, wfd = int(argv[1]), int(argv[2])
+    setup = read_frame(rfd)
+    os.chdir(setup["cwd"])
+    sys.path[:0] = list(setup["sys_path"])
+    os.environ.update({k: str(v) for k, v in setup.get("env", {}).items()})
+    import numpy  # noqa: F401  - warm the import before timing student code
+
+    write_frame(wfd, encode({"ok": True, "pid": os.getpid()}))
+    serve(rfd, wfd)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -123,11 +123,15 @@ def _student_failure(function: str, exc: BaseException) -> tuple[str, str]:
     return text + ".", ""
 
 
-def run_visible_check(function: str, fn: Callable) -> str | None:
-    """Run the notebook's visible check quietly; None when it passes, else the reason."""
+def visible_check(function: str) -> Callable:
+    """The notebook's visible check for ``function`` (from the trusted copy of ``dlwork``)."""
     from dlwork import checks
 
-    check = getattr(checks, f"check_{function}")
+    return getattr(checks, f"check_{function}")
+
+
+def run_visible_check(check: Callable, fn: Callable) -> str | None:
+    """Run a visible check quietly; None when it passes, else the reason."""
     with contextlib.redirect_stdout(io.StringIO()):
         try:
             check(fn)
@@ -141,8 +145,9 @@ def judge(function: str, fn: Callable, max_points: float, notebook: str = "", ru
     verdict = Verdict(notebook, function, 0.0, float(max_points))
     parts = parts_for(function)
     if run_visible:
+        check = visible_check(function)  # outside the try: a failure here is ours, not the student's
         try:
-            reason = run_visible_check(function, fn)
+            reason = run_visible_check(check, fn)
         except (StudentTimeout, StudentCrashed, NotDefined, NotImplementedError) as exc:
             verdict.diagnosis, verdict.hint = _student_failure(function, exc)
             verdict.graded = not isinstance(exc, (StudentTimeout, StudentCrashed))

@@ -13,7 +13,10 @@ process, so stock nbgrader cannot stop it from patching the checks themselves;
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
+import warnings
 
 from autograder import sandbox_runner as wire
 from autograder.sandbox import FIXTURES_DIR, StudentException
@@ -85,8 +88,11 @@ def grade_in_kernel(function: str, namespace: dict) -> float:
     if not callable(fn):
         verdict = Verdict("", function, 0.0, points, diagnosis=f"{function} is not defined in your notebook.")
     else:
-        # The visible check already ran on the first line of this cell.
-        verdict = judge(function, InProcessFunction(fn, function), points, run_visible=False)
+        # The visible check already ran on the first line of this cell. Anything the
+        # student's code writes to stderr here would make nbgrader score the cell 0.
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            verdict = judge(function, InProcessFunction(fn, function), points, run_visible=False)
     if not verdict.passed:
         print(f"{function}: {verdict.points:g} / {verdict.max_points:g}. {verdict.full_diagnosis()}")
     return verdict.points

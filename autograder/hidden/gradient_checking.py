@@ -97,7 +97,7 @@ def _gc_wrong(fn):
                     "When backward_propagation is wrong, your gradient_check still reports a tiny difference: it never compares with backward_propagation.",
                     "grad must come from backward_propagation(x, theta); only gradapprox comes from the centred difference.",
                 )
-            raise Mistake(f"For a wrong gradient your gradient_check returns {got:.4g}, but the relative difference is {want:.4g}.", "difference = |grad - gradapprox| / (|grad| + |gradapprox|).")
+            raise Mistake(f"For a wrong gradient your gradient_check returns {got:.4g}, which is not the relative difference of grad and gradapprox.", "difference = |grad - gradapprox| / (|grad| + |gradapprox|).")
 
 
 @part("gradient_check", "centred difference with the given epsilon", 1)
@@ -121,7 +121,7 @@ def _gc_centred(fn):
             raise Mistake("gradient_check returns gradapprox, not the relative difference.", "Return |grad - gradapprox| / (|grad| + |gradapprox|).")
         if abs(got - abs(grad - gradapprox)) <= 1e-6 * max(abs(grad - gradapprox), 1e-15):
             raise Mistake("gradient_check returns the absolute difference, not the relative one.", "Divide by |grad| + |gradapprox|.")
-        raise Mistake(f"On a curved model (epsilon = {epsilon}) your gradient_check returns {got:.4g}, but the relative difference of the centred estimate is {want:.4g}.", "Use theta + epsilon and theta - epsilon, and the relative difference.")
+        raise Mistake(f"On a curved model (epsilon = {epsilon}) your gradient_check returns {got:.4g}, which is not the relative difference for the centred estimate.", "Use theta + epsilon and theta - epsilon, and the relative difference.")
 
 
 # ------------------------------------------------------ N-D gradient check
@@ -198,7 +198,7 @@ def _gcn_wrong(fn):
         if abs(got - 1.0) < 1e-12:
             raise Mistake("gradient_check_n returns exactly 1.0: J_minus is computed from theta_plus, so gradapprox is 0.", "Make theta_minus from a fresh copy of theta.")
         raise Mistake(
-            f"For wrong gradients of a {'-'.join(map(str, dims))} network your gradient_check_n returns {got:.4g}, but the relative difference is {want:.4g}.",
+            f"For wrong gradients of a {'-'.join(map(str, dims))} network your gradient_check_n returns {got:.4g}, which is not the relative difference of grad and gradapprox.",
             "For each i: copy theta, nudge entry i up (J_plus) and, on another copy, down (J_minus); gradapprox[i] = (J_plus - J_minus) / (2 eps).",
         )
 
@@ -232,4 +232,4 @@ def _gcn_cost_function(fn):
         if abs(got - want) > 1e-4 * want + 1e-9:
             if got < 1e-5:
                 raise Mistake("gradient_check_n ignores its cost_function argument.", "When cost_function is given, compute J_plus and J_minus with it; use forward_propagation_n only when it is None.")
-            raise Mistake(f"With another cost function and epsilon = {epsilon}, your gradient_check_n returns {got:.4g} instead of {want:.4g}.", "Use the epsilon argument for the perturbation and the division.")
+            raise Mistake(f"With another cost function and epsilon = {epsilon}, your gradient_check_n returns {got:.4g}, which is not the relative difference for that cost.", "Use the epsilon argument for the perturbation and the division.")

@@ -9,6 +9,7 @@ import importlib
 COMMANDS = {
     "build": ("autograder.build", "build the nbgrader course (source, release) from this repository"),
     "check": ("autograder.checker", "grade one notebook on the spot and print a table"),
+    "grade": ("autograder.classgrade", "grade every submission of the class into the gradebook (parallel, resumable)"),
 }
 
 

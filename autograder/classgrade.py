@@ -1,0 +1,344 @@
+"""``python -m autograder grade``: grade a whole class, in parallel, resumably.
+
+Every ``course/submitted/<student>/<assignment>/`` is judged by the sandboxed
+grader (:func:`autograder.checker.grade_notebook`: student code in its own
+limited process, the checks in ours), several submissions at a time, and the
+results go into nbgrader's gradebook so that ``nbgrader generate_feedback`` and
+``nbgrader export`` work afterwards.
+
+Resumable by construction: the parent process is the only writer. For each
+submission it commits the gradebook, writes the autograded notebook, and only
+then writes ``grades/<student>/<assignment>.json`` with a fingerprint of the
+submission and of the grader. A rerun skips submissions whose record matches
+(``--force`` regrades all); a grader killed at any point leaves at most the
+submissions in flight without a record, and those are graded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from autograder.checker import NotebookResult, grade_notebook
+from autograder.judge import Verdict
+from autograder.sandbox import Limits
+from autograder.solutions import REFERENCE_MODULES, REPO
+
+DEFAULT_COURSE = REPO / "course"
+RECORD_VERSION = 1
+
+
+def default_db_url(course: Path) -> str:
+    return f"sqlite:///{(course / 'gradebook.db').resolve()}"
+
+
+def grader_digest() -> str:
+    """Changes whenever anything that decides a grade changes (checks, reference, notebooks)."""
+    h = hashlib.sha256(str(RECORD_VERSION).encode())
+    roots = [REPO / "autograder", REPO / "source_solutions", REPO / "notebooks"]
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.suffix in {".py", ".ipynb"} and "__pycache__" not in path.parts and "course" not in path.parts:
+                h.update(str(path.relative_to(REPO)).encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def submission_fingerprint(folder: Path, stem: str, digest: str, limits: Limits) -> str:
+    h = hashlib.sha256(digest.encode())
+    h.update(json.dumps(asdict(limits), sort_keys=True).encode())
+    notebook = folder / f"{stem}.ipynb"
+    h.update(notebook.read_bytes() if notebook.is_file() else b"<missing>")
+    return h.hexdigest()
+
+
+def discover(course: Path, assignments: list[str]) -> list[tuple[str, str]]:
+    """Every (student, assignment) present under submitted/ (an empty folder counts)."""
+    submitted = course / "submitted"
+    found = []
+    if not submitted.is_dir():
+        return found
+    for student_dir in sorted(p for p in submitted.iterdir() if p.is_dir()):
+        for stem in assignments:
+            if (student_dir / stem).is_dir() or not any(student_dir.iterdir()):
+                found.append((student_dir.name, stem))
+    return found
+
+
+def record_path(course: Path, student: str, stem: str) -> Path:
+    return course / "grades" / student / f"{stem}.json"
+
+
+def read_record(course: Path, student: str, stem: str) -> dict | None:
+    try:
+        return json.loads(record_path(course, student, stem).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def result_to_record(result: NotebookResult, student: str, fingerprint: str) -> dict:
+    return {
+        "student": student,
+        "assignment": result.notebook,
+        "fingerprint": fingerprint,
+        "graded": result.graded,
+        "points": result.points,
+        "max_points": result.max_points,
+        "seconds": round(result.seconds, 3),
+        "problems": result.problems,
+        "functions": [
+            {**v.as_dict(), "hint": v.hint, "diagnosis_only": v.diagnosis, "notes": v.notes, "graded": v.graded} for v in result.verdicts
+        ],
+    }
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------- gradebook
+
+
+def write_gradebook(db_url: str, record: dict, timestamp: str | None) -> None:
+    """Record one submission's scores in nbgrader's gradebook (one transaction)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    student, stem = record["student"], record["assignment"]
+    points = {f"check_{f['function']}": f["points"] for f in record["functions"]}
+    with Gradebook(db_url) as gb:
+        try:
+            gb.find_assignment(stem)
+        except MissingEntry:
+            raise RuntimeError(f"assignment {stem} is not in the gradebook {db_url}: build the course first (python -m autograder build)") from None
+        gb.update_or_create_student(student)
+        try:
+            submission = gb.find_submission(stem, student)
+        except MissingEntry:
+            submission = gb.add_submission(stem, student)
+        if timestamp:
+            from nbgrader import utils
+
+            submission.timestamp = utils.parse_utc(timestamp)
+        notebook = gb.find_submission_notebook(stem, stem, student)
+        for grade in notebook.grades:
+            if grade.name in points:
+                grade.auto_score = float(points[grade.name])
+                grade.needs_manual_grade = not record["graded"]
+        gb.db.commit()
+
+
+def write_autograded_notebook(course: Path, student: str, record: dict) -> None:
+    """``autograded/<student>/<assignment>/<nb>.ipynb`` for nbgrader's own feedback.
+
+    The student's notebook, with each check cell restored to the released source
+    and given, as its only output, the points and our diagnosis: nothing hidden.
+    Without a readable notebook, the released one stands in.
+    """
+    import nbformat
+
+    from autograder.checker import release_notebook
+    from autograder.solutions import nbgrader_meta
+
+    stem = record["assignment"]
+    release = release_notebook(stem)
+    source = course / "submitted" / student / stem / f"{stem}.ipynb"
+    try:
+        nb = nbformat.read(source, as_version=4)
+    except Exception:  # noqa: BLE001 - unreadable: the release stands in
+        nb = release
+    released = {nbgrader_meta(c).get("grade_id"): c for c in release.cells if nbgrader_meta(c).get("grade")}
+    by_function = {f"check_{f['function']}": f for f in record["functions"]}
+    cells, seen = [], set()
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in released:
+            seen.add(grade_id)
+            cell = nbformat.from_dict(dict(released[grade_id]))
+            f = by_function[grade_id]
+            text = f"{f['points']:g} / {f['max_points']:g} points." + ("" if f["passed"] else f" {f['diagnosis']}")
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
+            cell.execution_count = None
+        cells.append(cell)
+    nb.cells = cells
+    folder = course / "autograded" / student / stem
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomic(folder / f"{stem}.ipynb", nbformat.writes(nb))
+    stamp = course / "submitted" / student / stem / "timestamp.txt"
+    if stamp.is_file():
+        _write_atomic(folder / "timestamp.txt", stamp.read_text())
+
+
+# ---------------------------------------------------------------- workers
+
+
+def _worker_init() -> None:
+    """Workers die with the grader (so a killed run leaves no stray graders)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux: workers still exit when the pool's pipe closes
+        pass
+
+
+def _grade_task(task: tuple) -> tuple:
+    student, stem, path, limits = task
+    try:
+        result = grade_notebook(Path(path), limits, stem=stem)
+    except Exception as exc:  # noqa: BLE001 - the grader itself failed on this submission: say so, go on
+        from autograder.checker import release_notebook
+        from autograder.solutions import exercises
+
+        verdicts = [
+            Verdict(stem, e.function, 0.0, e.points, diagnosis=f"Not graded: the grader failed ({type(exc).__name__}: {exc}).", graded=False)
+            for e in exercises(release_notebook(stem), stem)
+        ]
+        result = NotebookResult(stem, str(path), verdicts, [f"grader error: {exc}"])
+    return student, stem, result
+
+
+class Progress:
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.stream = total, 0, stream
+        self.started = time.monotonic()
+        self.interactive = stream.isatty()
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        elapsed = time.monotonic() - self.started
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {elapsed:5.1f}s {label}"
+        if self.interactive:
+            self.stream.write("\r" + line[:100].ljust(100))
+            if self.done == self.total:
+                self.stream.write("\n")
+        elif self.done == self.total or self.done % max(1, self.total // 10) == 0:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def grade_class(
+    course: Path,
+    workers: int | None = None,
+    force: bool = False,
+    limits: Limits | None = None,
+    db_url: str | None = None,
+    assignments: list[str] | None = None,
+    quiet: bool = False,
+) -> dict:
+    """Grade every submission; returns a summary dict (also printed by the CLI)."""
+    import multiprocessing
+
+    course = Path(course).resolve()
+    limits = limits or Limits()
+    db_url = db_url or default_db_url(course)
+    assignments = assignments or list(REFERENCE_MODULES)
+    digest = grader_digest()
+    started = time.monotonic()
+
+    pending, skipped = [], 0
+    for student, stem in discover(course, assignments):
+        folder = course / "submitted" / student / stem
+        fingerprint = submission_fingerprint(folder, stem, digest, limits)
+        record = read_record(course, student, stem)
+        if not force and record and record.get("fingerprint") == fingerprint:
+            skipped += 1
+            continue
+        pending.append(((student, stem, str(folder / f"{stem}.ipynb"), limits), fingerprint))
+
+    workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
+    progress = Progress(len(pending), stream=open(os.devnull, "w") if quiet else sys.stderr)
+    fingerprints = {(t[0], t[1]): fp for t, fp in pending}
+    graded = []
+    if pending:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers, initializer=_worker_init, maxtasksperchild=200) as pool:
+            for student, stem, result in pool.imap_unordered(_grade_task, [t for t, _ in pending]):
+                record = result_to_record(result, student, fingerprints[(student, stem)])
+                stamp = course / "submitted" / student / stem / "timestamp.txt"
+                write_gradebook(db_url, record, stamp.read_text().strip() if stamp.is_file() else None)
+                write_autograded_notebook(course, student, record)
+                _write_atomic(record_path(course, student, stem), json.dumps(record, indent=1))
+                graded.append(record)
+                progress.step(f"{student}/{stem} {record['points']:g}/{record['max_points']:g}")
+    return summarize(course, assignments, graded, skipped, time.monotonic() - started, workers)
+
+
+def summarize(course: Path, assignments: list[str], graded: list[dict], skipped: int, seconds: float, workers: int) -> dict:
+    """Totals over every record on disk (this run's and earlier ones)."""
+    students: dict[str, dict[str, dict]] = {}
+    for student_dir in sorted((course / "grades").glob("*")) if (course / "grades").is_dir() else []:
+        for stem in assignments:
+            record = read_record(course, student_dir.name, stem)
+            if record:
+                students.setdefault(student_dir.name, {})[stem] = record
+    totals = [sum(r["points"] for r in recs.values()) for recs in students.values()]
+    failures = sorted({(s, stem) for s, recs in students.items() for stem, r in recs.items() if not r["graded"]})
+    return {
+        "students": len(students),
+        "graded_now": len(graded),
+        "skipped": skipped,
+        "mean": round(sum(totals) / len(totals), 2) if totals else 0.0,
+        "failures": failures,
+        "seconds": round(seconds, 2),
+        "workers": workers,
+        "table": {s: {stem: (r["points"], r["max_points"], r["graded"]) for stem, r in recs.items()} for s, recs in students.items()},
+    }
+
+
+def format_summary(summary: dict, assignments: list[str]) -> str:
+    lines = []
+    header = ["student", *[a.split("_", 1)[0] for a in assignments], "total"]
+    rows = [header]
+    for student, recs in summary["table"].items():
+        cells = []
+        total = 0.0
+        for stem in assignments:
+            if stem in recs:
+                points, max_points, ok = recs[stem]
+                total += points
+                cells.append(f"{points:g}/{max_points:g}" + ("" if ok else "!"))
+            else:
+                cells.append("-")
+        rows.append([student, *cells, f"{total:g}"])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for r in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    lines.append("")
+    lines.append(
+        f"students: {summary['students']}  mean: {summary['mean']:g}  graded now: {summary['graded_now']}"
+        f"  skipped (unchanged): {summary['skipped']}  could not be graded: {len(summary['failures'])}"
+        f"  time: {summary['seconds']:.1f} s on {summary['workers']} worker(s)"
+    )
+    if summary["failures"]:
+        lines.append("  ! = not graded: " + ", ".join(f"{s}/{a}" for s, a in summary["failures"]))
+    return "\n".join(lines)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--course", type=Path, default=DEFAULT_COURSE, help="the course folder (default: course/)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel graders (default: all cores)")
+    parser.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
+    parser.add_argument("--db-url", default=None, help="gradebook URL, as nbgrader's CourseDirectory.db_url (default: sqlite in the course)")
+    parser.add_argument("--assignment", action="append", choices=list(REFERENCE_MODULES), help="only this assignment (repeatable)")
+    parser.add_argument("--timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook (default %(default)s)")
+    parser.add_argument("--call-timeout", type=float, default=Limits.call_timeout, help="seconds per call or cell (default %(default)s)")
+    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory per notebook (default %(default)s)")
+
+
+def run(args) -> int:
+    limits = Limits(call_timeout=args.call_timeout, notebook_timeout=args.timeout, memory_mb=args.memory_mb)
+    assignments = args.assignment or list(REFERENCE_MODULES)
+    summary = grade_class(args.course, args.workers, args.force, limits, args.db_url, assignments)
+    print(format_summary(summary, assignments))
+    return 0

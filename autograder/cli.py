@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import importlib
 
-# name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int.
+# name -> ("module" or "module:object", one-line help). The module (or object) has
+# add_arguments(parser) and run(args) -> int. Heavy imports stay inside run().
 COMMANDS = {
     "build": ("autograder.build", "build the nbgrader course (source, release) from this repository"),
     "check": ("autograder.checker", "grade one notebook on the spot and print a table"),
     "grade": ("autograder.classgrade", "grade every submission of the class into the gradebook (parallel, resumable)"),
+    "feedback": ("autograder.reports:FeedbackCommand", "write one HTML feedback report per student"),
+    "demo": ("autograder.demo", "build the course, grade a sample class, print the grade table"),
+    "export": ("autograder.reports:ExportCommand", "write the grades as CSV (per-function points, not-graded flag)"),
 }
 
 
@@ -17,7 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
+        module_path, _, attribute = module_name.partition(":")
+        module = importlib.import_module(module_path)
+        if attribute:
+            module = getattr(module, attribute)
         sp = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(sp)
         sp.set_defaults(_run=module.run)

@@ -15,9 +15,11 @@ loading), so one broken function never costs the points of another.
 
 from __future__ import annotations
 
+import atexit
 import builtins
+import json
 import os
-import resource
+import shutil
 import tempfile
 import selectors
 import signal
@@ -82,55 +84,131 @@ def _exception_for(reply: dict) -> BaseException:
     return exc
 
 
-def _limit_child(limits: Limits):
-    def apply() -> None:
-        os.setsid()
-        memory = limits.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        output = limits.output_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        cpu = int(limits.notebook_timeout) + 5
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail instead of killing
+def _child_limits(limits: Limits) -> dict:
+    return {"memory_mb": limits.memory_mb, "output_mb": limits.output_mb, "cpu_seconds": int(limits.notebook_timeout) + 5}
 
-    return apply
+
+def student_env(home: Path) -> dict[str, str]:
+    """The whole environment of student code: nothing of the grader's leaks in."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "DLWORK_DATA": str(DATASETS_DIR),
+        # one Matplotlib cache for all student processes: building it costs seconds
+        "MPLCONFIGDIR": str(Path(tempfile.gettempdir()) / f"dlwork-mpl-{os.getuid()}"),
+    }
+
+
+# Imported once by the zygote, so that each student process starts warm.
+PRELOAD = ["numpy", "matplotlib", "matplotlib.pyplot", "h5py", "dlwork", "dlwork.network", "dlwork.vectorize", "dlwork.data", "dlwork.plots", "dlwork.checks", "grader_fixtures"]
+
+
+class Zygote:
+    """A fork server: one warm process per judge process that forks student processes.
+
+    Starting Python and importing NumPy and Matplotlib costs far more than
+    judging a notebook; forking a process that already has them costs
+    milliseconds. Children get their own session, limits and pipes.
+    """
+
+    def __init__(self, support_dir: Path = SUPPORT_DIR):
+        import socket
+
+        self.owner = os.getpid()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.home = Path(tempfile.mkdtemp(prefix="dlwork-zygote-"))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", str(RUNNER), "zygote", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=str(self.home),
+            env=student_env(self.home),
+        )
+        theirs.close()
+        self.sock = ours
+        setup = {"sys_path": [str(support_dir), str(FIXTURES_DIR)], "preload": PRELOAD}
+        socket.send_fds(self.sock, [json.dumps(setup).encode()], [])
+        self.sock.settimeout(60)
+        if self.sock.recv(16) != b"ready":
+            raise RuntimeError("the zygote did not start")
+
+    def alive(self) -> bool:
+        return self.owner == os.getpid() and self.proc.poll() is None
+
+    def spawn(self, cwd: Path, limits: Limits) -> tuple[int, int, int]:
+        """(pid, fd to write requests to, fd to read replies from) of a new student process."""
+        import socket
+
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        try:
+            request = {"cwd": str(cwd), "limits": _child_limits(limits)}
+            socket.send_fds(self.sock, [json.dumps(request).encode()], [to_child_r, from_child_w])
+            pid = json.loads(self.sock.recv(1 << 12))["pid"]
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+        return pid, to_child_w, from_child_r
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001
+            pass
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+_ZYGOTE: Zygote | None = None
+
+
+def zygote() -> Zygote:
+    """This process's zygote (a new one after a fork, or if the old one died)."""
+    global _ZYGOTE
+    if _ZYGOTE is None or not _ZYGOTE.alive():
+        if _ZYGOTE is not None and _ZYGOTE.owner == os.getpid():
+            _ZYGOTE.close()
+        _ZYGOTE = Zygote()
+        atexit.register(_ZYGOTE.close)
+    return _ZYGOTE
 
 
 class StudentProcess:
     """One running student process; talks the wire protocol with timeouts."""
 
-    def __init__(self, cwd: Path, limits: Limits, support_dir: Path = SUPPORT_DIR):
+    def __init__(self, cwd: Path, limits: Limits, use_zygote: bool = True):
         self.limits = limits
         self.dead = False
-        to_child_r, self._to_child = os.pipe()
-        self._from_child, from_child_w = os.pipe()
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(cwd),
-            "MPLBACKEND": "Agg",
-            "OMP_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONHASHSEED": "0",
-            "DLWORK_DATA": str(DATASETS_DIR),
-            # one Matplotlib cache for all student processes: building it costs seconds
-            "MPLCONFIGDIR": str(Path(tempfile.gettempdir()) / f"dlwork-mpl-{os.getuid()}"),
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", str(RUNNER), str(to_child_r), str(from_child_w)],
-            pass_fds=(to_child_r, from_child_w),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=str(cwd),
-            env=env,
-            preexec_fn=_limit_child(limits),
-        )
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self._send({"cwd": str(cwd), "sys_path": [str(support_dir), str(FIXTURES_DIR)]})
+        self.proc = None
+        if use_zygote:
+            self.pid, self._to_child, self._from_child = zygote().spawn(cwd, limits)
+        else:
+            to_child_r, self._to_child = os.pipe()
+            self._from_child, from_child_w = os.pipe()
+            child_limits = _child_limits(limits)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", str(RUNNER), str(to_child_r), str(from_child_w)],
+                pass_fds=(to_child_r, from_child_w),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=str(cwd),
+                env=student_env(cwd),
+                preexec_fn=lambda: wire.apply_limits(child_limits),
+            )
+            self.pid = self.proc.pid
+            os.close(to_child_r)
+            os.close(from_child_w)
+            self._send({"cwd": str(cwd), "sys_path": [str(SUPPORT_DIR), str(FIXTURES_DIR)], "preload": ["numpy"]})
         self._receive(timeout=30.0)
 
     # -- plumbing
@@ -188,6 +266,8 @@ class StudentProcess:
             raise StudentCrashed(f"sent an unreadable reply ({exc})") from exc
 
     def _exit_code(self):
+        if self.proc is None:  # a zygote's child: the zygote reaps it, its status is not ours to read
+            return None
         try:
             return self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -215,20 +295,21 @@ class StudentProcess:
             except OSError:
                 pass
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
 
     close = kill
 
 
 def _describe_exit(code) -> str:
     if code is None:
-        return "the notebook's process stopped answering"
+        return "the notebook's process stopped (os._exit, a crash, or killed for using too much memory or time)"
     if code < 0:
         sig = -code
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)

@@ -326,14 +326,93 @@ def _call(ns: dict, request: dict, out: _BoundedText) -> dict:
     }
 
 
+def apply_limits(limits: dict) -> None:
+    """In a fresh student process: own session, resource limits, die with the parent."""
+    import resource
+    import signal
+
+    os.setsid()
+    memory = int(limits["memory_mb"]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    output = int(limits["output_mb"]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    cpu = int(limits["cpu_seconds"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail instead of killing
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux
+        pass
+
+
+def preload(setup: dict) -> None:
+    sys.path[:0] = list(setup["sys_path"])
+    os.environ.update({k: str(v) for k, v in setup.get("env", {}).items()})
+    import importlib
+
+    for name in setup.get("preload", ["numpy"]):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a missing optional module only costs speed
+            pass
+
+
+def zygote(sock_fd: int) -> None:
+    """Fork server: import the heavy modules once, then fork one student process per request.
+
+    A request carries the student process's two pipe ends (SCM_RIGHTS) and its
+    working folder and limits; the reply is the child's pid.
+    """
+    import signal
+    import socket
+
+    sock = socket.socket(fileno=sock_fd)
+    _die_with_parent()
+    message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 2)
+    preload(json.loads(message))
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    sock.send(b"ready")
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 2)
+        except OSError:
+            return
+        if not message:
+            return
+        request = json.loads(message)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                sock.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                apply_limits(request["limits"])
+                os.chdir(request["cwd"])
+                rfd, wfd = fds
+                write_frame(wfd, encode({"ok": True, "pid": os.getpid()}))
+                serve(rfd, wfd)
+            finally:
+                os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        sock.send(json.dumps({"pid": pid}).encode())
+
+
 def main(argv: list[str]) -> None:
+    if argv[1] == "zygote":
+        zygote(int(argv[2]))
+        os._exit(0)
     rfd, wfd = int(argv[1]), int(argv[2])
     setup = read_frame(rfd)
     os.chdir(setup["cwd"])
-    sys.path[:0] = list(setup["sys_path"])
-    os.environ.update({k: str(v) for k, v in setup.get("env", {}).items()})
-    import numpy  # noqa: F401  - warm the import before timing student code
-
+    preload(setup)
     write_frame(wfd, encode({"ok": True, "pid": os.getpid()}))
     serve(rfd, wfd)
     sys.stdout.flush()

@@ -16,6 +16,7 @@ submissions in flight without a record, and those are graded again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -240,7 +241,7 @@ def grade_class(
     import multiprocessing
 
     course = Path(course).resolve()
-    limits = limits or Limits()
+    limits = dataclasses.replace(limits or Limits(), hide=(str(course),))  # students never see the course
     db_url = db_url or default_db_url(course)
     assignments = assignments or list(REFERENCE_MODULES)
     digest = grader_digest()

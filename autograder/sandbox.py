@@ -45,6 +45,7 @@ class Limits:
     notebook_timeout: float = 60.0  # seconds for everything one notebook may use
     memory_mb: int = 2048  # address space of the student process
     output_mb: int = 16  # largest file the student process may write
+    hide: tuple[str, ...] = ()  # more folders student code must not see (e.g. the course being graded)
 
 
 class StudentTimeout(BaseException):
@@ -84,8 +85,30 @@ def _exception_for(reply: dict) -> BaseException:
     return exc
 
 
+REPO = Path(__file__).resolve().parent.parent
+# Never visible to student code (when the grader runs as root; see README, "Threat model").
+HIDDEN_PATHS = [REPO / name for name in ("autograder", "source_solutions", "tests", "benchmarks", ".git", "course", "demo")]
+STUDENT_UID = 65534  # nobody
+
+
 def _child_limits(limits: Limits) -> dict:
-    return {"memory_mb": limits.memory_mb, "output_mb": limits.output_mb, "cpu_seconds": int(limits.notebook_timeout) + 5}
+    return {
+        "memory_mb": limits.memory_mb,
+        "output_mb": limits.output_mb,
+        "cpu_seconds": int(limits.notebook_timeout) + 5,
+        "hide": [str(p) for p in [*HIDDEN_PATHS, *limits.hide]],
+        # what student code must still reach once it runs as an unprivileged user
+        "expose": [sys.base_prefix, sys.prefix, str(SUPPORT_DIR), str(DATASETS_DIR), tempfile.gettempdir()],
+        "uid": STUDENT_UID,
+    }
+
+
+def prepare_workdir(path: Path) -> Path:
+    """A working folder the unprivileged student process can write to."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(path, STUDENT_UID, STUDENT_UID)
+    return path
 
 
 def student_env(home: Path) -> dict[str, str]:
@@ -147,6 +170,7 @@ class Zygote:
         """(pid, fd to write requests to, fd to read replies from) of a new student process."""
         import socket
 
+        prepare_workdir(cwd)
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         try:
@@ -192,6 +216,7 @@ class StudentProcess:
         if use_zygote:
             self.pid, self._to_child, self._from_child = zygote().spawn(cwd, limits)
         else:
+            prepare_workdir(cwd)
             to_child_r, self._to_child = os.pipe()
             self._from_child, from_child_w = os.pipe()
             child_limits = _child_limits(limits)
@@ -203,12 +228,12 @@ class StudentProcess:
                 stderr=subprocess.DEVNULL,
                 cwd=str(cwd),
                 env=student_env(cwd),
-                preexec_fn=lambda: wire.apply_limits(child_limits),
+                start_new_session=True,
             )
             self.pid = self.proc.pid
             os.close(to_child_r)
             os.close(from_child_w)
-            self._send({"cwd": str(cwd), "sys_path": [str(SUPPORT_DIR), str(FIXTURES_DIR)], "preload": ["numpy"]})
+            self._send({"cwd": str(cwd), "sys_path": [str(SUPPORT_DIR), str(FIXTURES_DIR)], "preload": PRELOAD, "limits": child_limits})
         self._receive(timeout=30.0)
 
     # -- plumbing

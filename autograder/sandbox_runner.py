@@ -331,7 +331,8 @@ def apply_limits(limits: dict) -> None:
     import resource
     import signal
 
-    os.setsid()
+    if os.getsid(0) != os.getpid():
+        os.setsid()
     memory = int(limits["memory_mb"]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     output = int(limits["output_mb"]) * 1024 * 1024
@@ -341,6 +342,75 @@ def apply_limits(limits: dict) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail instead of killing
     _die_with_parent()
+    if os.geteuid() == 0:
+        nproc = int(limits.get("max_processes", 256))
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        _isolate(limits.get("hide", []), limits.get("expose", []), int(limits.get("uid", 65534)))
+
+
+def _isolate(hide: list[str], expose: list[str], uid: int) -> None:
+    """Root only: hide the grader's files from student code, then become an unprivileged user.
+
+    In a private mount namespace: every folder on the way to what student code
+    needs (Python, the virtual environment, ``dlwork``, the datasets) that
+    ``uid`` could not enter is covered by a tmpfs into which only those
+    subtrees are bound back; then each hidden folder (the reference, the hidden
+    checks, the course with the gradebook and the other students' work) gets an
+    empty read-only tmpfs over it. Finally the process drops to ``uid``, so it
+    cannot undo the mounts, read root-only files or write the grader's files.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    CLONE_NEWNS, MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 1, 2, 4, 8, 0x1000, 0x4000, 0x40000
+
+    def mount(source, target, fstype, flags, data=None) -> bool:
+        return libc.mount(source, target.encode(), fstype, flags, data) == 0
+
+    isolated = libc.unshare(CLONE_NEWNS) == 0 and libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0
+    hidden = 0
+    if isolated:
+        _expose([os.path.realpath(t) for t in expose], mount, MS_BIND | MS_REC)
+        for path in hide:
+            if os.path.isdir(path):
+                hidden += mount(b"tmpfs", path, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=4k,mode=0555")
+            elif os.path.isfile(path):
+                hidden += mount(b"/dev/null", path, None, MS_BIND)
+    os.environ["DLWORK_SANDBOX_HIDDEN"] = str(hidden)
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def _expose(targets: list[str], mount, bind_flags: int) -> None:
+    """Make every target reachable for any user.
+
+    Each folder on the way that others may not enter is covered by an open
+    tmpfs, into which exactly the children leading to targets are bound back.
+    Folders are handled shallowest first, so that closed folders nested in
+    closed folders are handled through the bind mounts made before them.
+    """
+    closed: dict[str, set[str]] = {}
+    for target in targets:
+        parts = target.strip("/").split("/")
+        for i in range(1, len(parts)):
+            folder = "/" + "/".join(parts[:i])
+            if not os.path.exists(folder) or os.stat(folder).st_mode & 0o001:
+                continue  # others may pass through already
+            closed.setdefault(folder, set()).add(folder + "/" + parts[i])
+    for folder in sorted(closed, key=lambda f: f.count("/")):
+        fds = {path: os.open(path, os.O_PATH) for path in sorted(closed[folder]) if os.path.exists(path)}
+        if not mount(b"tmpfs", folder, b"tmpfs", 0, b"size=64k,mode=0755"):
+            for fd in fds.values():
+                os.close(fd)
+            continue
+        for path, fd in fds.items():
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                os.mkdir(path)
+            else:
+                open(path, "w").close()
+            mount(f"/proc/self/fd/{fd}".encode(), path, None, bind_flags)
+            os.close(fd)
 
 
 def _die_with_parent() -> None:
@@ -413,6 +483,7 @@ def main(argv: list[str]) -> None:
     setup = read_frame(rfd)
     os.chdir(setup["cwd"])
     preload(setup)
+    apply_limits(setup["limits"])  # after loading this file and the preloads: they may be hidden next
     write_frame(wfd, encode({"ok": True, "pid": os.getpid()}))
     serve(rfd, wfd)
     sys.stdout.flush()

@@ -91,14 +91,14 @@ HIDDEN_PATHS = [REPO / name for name in ("autograder", "source_solutions", "test
 STUDENT_UID = 65534  # nobody
 
 
-def _child_limits(limits: Limits) -> dict:
+def _child_limits(limits: Limits, cwd: Path) -> dict:
     return {
         "memory_mb": limits.memory_mb,
         "output_mb": limits.output_mb,
         "cpu_seconds": int(limits.notebook_timeout) + 5,
         "hide": [str(p) for p in [*HIDDEN_PATHS, *limits.hide]],
         # what student code must still reach once it runs as an unprivileged user
-        "expose": [sys.base_prefix, sys.prefix, str(SUPPORT_DIR), str(DATASETS_DIR), tempfile.gettempdir()],
+        "expose": [sys.base_prefix, sys.prefix, str(SUPPORT_DIR), str(DATASETS_DIR), tempfile.gettempdir(), str(cwd)],
         "uid": STUDENT_UID,
     }
 
@@ -174,7 +174,7 @@ class Zygote:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         try:
-            request = {"cwd": str(cwd), "limits": _child_limits(limits)}
+            request = {"cwd": str(cwd), "limits": _child_limits(limits, cwd)}
             socket.send_fds(self.sock, [json.dumps(request).encode()], [to_child_r, from_child_w])
             pid = json.loads(self.sock.recv(1 << 12))["pid"]
         finally:
@@ -219,7 +219,7 @@ class StudentProcess:
             prepare_workdir(cwd)
             to_child_r, self._to_child = os.pipe()
             self._from_child, from_child_w = os.pipe()
-            child_limits = _child_limits(limits)
+            child_limits = _child_limits(limits, cwd)
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", str(RUNNER), str(to_child_r), str(from_child_w)],
                 pass_fds=(to_child_r, from_child_w),

@@ -130,14 +130,26 @@ def _real_number(value: Any) -> float | None:
 
 
 def _natural(key: str) -> tuple:
-    """Sort key for 'W1', 'b1', 'W2', ... by layer, then W before b."""
-    digits = "".join(ch for ch in key if ch.isdigit())
-    return (int(digits) if digits else -1, key.lower().lstrip("d"), key)
+    """Sort key for 'W1', 'b1', 'W2', ... (or 'dW1', ...): by layer, then W before b."""
+    digits = "".join(ch for ch in str(key) if ch.isdigit())
+    kind = str(key).lstrip("d")[:1]
+    return (int(digits) if digits else -1, {"W": 0, "b": 1}.get(kind, 2), str(key))
 
 
 def _copy_arrays(mapping: dict) -> dict:
     """A copy of a dict of arrays that shares no memory with it."""
     return {key: np.array(value, copy=True) for key, value in mapping.items()}
+
+
+_FOREIGN = "_dlwork_checks_foreign"
+
+
+def _mark_foreign(exc: BaseException) -> None:
+    """Flag an exception that is the grader's, not the student's, so it passes through untouched."""
+    try:
+        setattr(exc, _FOREIGN, True)
+    except AttributeError:
+        pass
 
 
 class _Exercise:
@@ -171,7 +183,7 @@ class _Exercise:
         if exc is None:
             passed(self.name, self.count)
             return False
-        if isinstance(exc, CheckFailure) or not isinstance(exc, Exception):
+        if isinstance(exc, CheckFailure) or not isinstance(exc, Exception) or getattr(exc, _FOREIGN, False):
             return False
         raise CheckFailure(
             f"{self.name}: the check could not use what your function returned "
@@ -220,8 +232,17 @@ class _Exercise:
             except CheckFailure:
                 raise
             except Exception as exc:
+                # A proxy marks the student's exceptions with `student_type`; any other
+                # exception from a proxy is the grader's own business (a missing function...).
+                if callable(getattr(self.fn, "call_with_globals", None)) and not hasattr(exc, "student_type"):
+                    _mark_foreign(exc)
+                    raise
+                kind = getattr(exc, "student_type", type(exc).__name__)
+                text = str(exc) if str(exc).startswith(kind) else f"{kind}: {exc}"
+                where = str(getattr(exc, "student_where", "") or "").strip()
+                line = f" (in your code: {where.splitlines()[-1].strip()})" if where else ""
                 raise CheckFailure(
-                    f"{self.name} raised {type(exc).__name__}: {exc}\n"
+                    f"{self.name} raised {text}{line}\n"
                     f"    while running {call}.{_exception_hint(exc)}"
                 ) from exc
         if caught and not self._noted_warning:
@@ -318,8 +339,8 @@ def _first_match(value: float, candidates: list[tuple[float, str]], rtol: float 
 
 def _expect_layout(ex: _Exercise, params: Any, dims: list[int]) -> dict:
     """Keys W1, b1, ..., WL, bL with shapes (n_l, n_{l-1}) and (n_l, 1), floating point."""
-    call = f"{ex.name}({dims}, ...)"
-    params = ex.expect_dict(params, f"The result of {call}")
+    call = f"with layers_dims = {dims} the result"
+    params = ex.expect_dict(params, f"The result for layers_dims = {dims}")
     L = len(dims) - 1
     expected = [f"{kind}{l}" for l in range(1, L + 1) for kind in "Wb"]
     if "W0" in params or "b0" in params:
@@ -327,11 +348,11 @@ def _expect_layout(ex: _Exercise, params: Any, dims: list[int]) -> dict:
                 "input (layer 0) to the first layer, so the loop starts at l = 1.")
     n_weights = sum(1 for key in params if key.startswith("W"))
     if n_weights != L:
-        more = "is the loop stopping one layer early?" if n_weights == L - 1 else (
-            "is the loop going one layer too far?" if n_weights == L + 1 else "")
+        more = "Is the loop stopping one layer early?" if n_weights == L - 1 else (
+            "Is the loop going one layer too far?" if n_weights == L + 1 else "")
         ex.fail(f"{call} has {n_weights} weight matrices ({sorted(params, key=_natural)}), but "
-                f"layers_dims = {dims} describes L = {L} layers: one per entry after the input. {more}".rstrip())
-    ex.expect_keys(params, expected, f"The result of {call}")
+                f"layers_dims describes L = {L} layers: one per entry after the input. {more}".rstrip())
+    ex.expect_keys(params, expected, f"The result for layers_dims = {dims}")
     extra = sorted(set(params) - set(expected), key=_natural)
     ex.expect(not extra, f"{call} has unexpected keys {extra}; only {expected} belong there.")
     for l in range(1, L + 1):
@@ -796,13 +817,31 @@ def _dropout_case(X: np.ndarray, Y: np.ndarray, parameters: dict, D1: np.ndarray
     return cache, gradients
 
 
+def _dropout_backward_fixture() -> tuple[np.ndarray, np.ndarray, dict, np.ndarray, np.ndarray, float]:
+    """``(X, Y, parameters, D1, D2, keep_prob)`` for the backward dropout check.
+
+    Hidden layers of equal size, so that using one layer's mask on the other is
+    possible (and caught). The masks keep about 80% of the units, with unit 1 of
+    layer 1 and unit 3 of layer 2 dropped for every example and unit 3 of layer 1
+    and unit 1 of layer 2 kept for every example; all four units are active (Z > 0)
+    for some examples (a test verifies it), so their gradients are not zero by chance.
+    """
+    X, Y, parameters = _network_case([3, 5, 5, 1], m=6, seed=33)
+    keep_prob = 0.8
+    mask_rng = np.random.default_rng(32)
+    D1 = mask_rng.random((5, 6)) < keep_prob
+    D2 = mask_rng.random((5, 6)) < keep_prob
+    D1[1, :], D2[3, :] = False, False
+    D1[3, :], D2[1, :] = True, True
+    return X, Y, parameters, D1, D2, keep_prob
+
+
 def check_backward_propagation_with_dropout(backward_propagation_with_dropout: Callable) -> None:
     """keep_prob = 1 with nothing dropped gives backward_propagation's gradients; the masks of
     the cache are reused; units dropped for every example get no gradient; and the
     gradients equal those of the cost with the masks held fixed."""
     with _Exercise("backward_propagation_with_dropout", backward_propagation_with_dropout) as ex:
-        # Equal hidden sizes, so that using one layer's mask on the other is possible (and caught).
-        X, Y, params = _network_case([3, 5, 5, 1], m=6, seed=31)
+        X, Y, params, D1, D2, keep_prob = _dropout_backward_fixture()
         keys = [f"{kind}{l}" for l in (1, 2, 3) for kind in ("dW", "db")]
 
         def gradients(cache: dict, keep_prob: float) -> dict:
@@ -824,14 +863,7 @@ def check_backward_propagation_with_dropout(backward_propagation_with_dropout: C
                       f"with keep_prob = 1 and nothing dropped the gradients should equal "
                       f"backward_propagation(X, Y, cache)'s, but {key} differs.")
 
-        # Fixed masks (seed 32) keeping about 80%, with unit 1 of layer 1 and unit 3 of
-        # layer 2 dropped for every example.
-        keep_prob = 0.8
-        mask_rng = np.random.default_rng(32)
-        D1 = mask_rng.random(plain["A1"].shape) < keep_prob
-        D2 = mask_rng.random(plain["A2"].shape) < keep_prob
-        D1[1, :], D2[3, :] = False, False
-        D1[3, :], D2[1, :] = True, True
+        # Fixed masks, some units dropped for every example (see _dropout_backward_fixture).
         cache, truth = _dropout_case(X, Y, params, D1, D2, keep_prob)
         grads = gradients(cache, keep_prob)
 
@@ -955,6 +987,9 @@ def check_gradient_check(gradient_check: Callable) -> None:
                  "That is a one-sided difference (J(theta) - J(theta - eps)) / eps; use the centred one."),
                 (_relative_difference(grad, (J(x, theta + epsilon) - J(x, theta - epsilon)) / epsilon),
                  "J(theta + eps) - J(theta - eps) spans 2 * epsilon: divide by 2 * epsilon, not epsilon."),
+                (_relative_difference(x, centred),
+                 "Your grad does not come from backward_propagation (the check replaced it by a stand-in): "
+                 "call backward_propagation(x, theta) rather than writing the derivative out."),
                 (centred, "That is gradapprox itself; return the relative difference between grad and gradapprox."),
                 (grad, "That is grad itself; return the relative difference between grad and gradapprox."),
                 (-target, "It is negative: the numerator is a norm (np.linalg.norm), never negative."),
@@ -1031,8 +1066,9 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
                                       "use (J_plus - J_minus) / (2 * epsilon)."),
                 (np.full_like(theta, theta.sum()), "Every entry of gradapprox is the same: perturb only "
                                                    "entry i of theta, not the whole vector."),
-                (theta / 2 + epsilon / 4, "theta_minus seems to start from the already perturbed theta_plus "
-                                          "(no copy): make each one a fresh np.copy of theta."),
+                (theta / 2 + epsilon / 4, "J_minus seems to be J at theta itself: without a copy, theta_plus "
+                                          "and theta_minus are the same array and the second move undoes the "
+                                          "first. Make each a fresh np.copy of theta."),
                 (np.cumsum(theta), "The perturbations pile up from one i to the next: copy theta afresh "
                                    "for every i, inside the loop."),
             ]

@@ -313,15 +313,9 @@ def _network_case(dims: list[int], m: int, seed: int) -> tuple[np.ndarray, np.nd
     Y = (rng.random((1, m)) < 0.5).astype(np.float64)
     parameters = {}
     for l in range(1, len(dims)):
-        parameters[f"W{l}"] = rng.standard_normal((dims[l], dims[l - 1])) * np.sqrt(2.0 / dims[l - 1])
-        parameters[f"b{l}"] = 0.1 * rng.standard_normal((dims[l], 1))
+        parameters[f"W{l}"] = rng.uniform(-1.0, 1.0, (dims[l], dims[l - 1]))
+        parameters[f"b{l}"] = rng.uniform(-0.1, 0.1, (dims[l], 1))
     return X, Y, parameters
-
-
-def _relative_difference(a: np.ndarray, b: np.ndarray) -> float:
-    """``||a - b|| / (||a|| + ||b||)``, the measure the gradient-checking docstrings define."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
 
 
 def _first_match(value: float, candidates: list[tuple[float, str]], rtol: float = 1e-4) -> str | None:
@@ -967,35 +961,28 @@ def check_gradient_check(gradient_check: Callable) -> None:
     difference, backward_propagation's result, the relative difference, and the default epsilon."""
     with _Exercise("gradient_check", gradient_check) as ex:
         x, theta, epsilon = 2.0, 1.0, 0.5
-        J = _fixture_forward_cubic
         stand_in = {"forward_propagation": _fixture_forward_cubic, "backward_propagation": _fixture_backward_cubic}
         note = "with forward_propagation(x, theta) = x * theta**3 and backward_propagation its derivative"
         value = ex.expect_number(ex.call_with(stand_in, note, x, theta, epsilon), "The difference")
 
-        # With a large epsilon the centred difference is visibly not the derivative:
-        # (J(1.5) - J(0.5)) / 1 = 6.5 against 3 * x * theta**2 = 6.
-        grad = _fixture_backward_cubic(x, theta)
-        centred = (J(x, theta + epsilon) - J(x, theta - epsilon)) / (2 * epsilon)
-        target = abs(grad - centred) / (abs(grad) + abs(centred))
-        if not _near(value, target, rtol=1e-9):
+        # By hand, for J = x * theta**3 at x = 2, theta = 1 and a large epsilon = 0.5:
+        # J(1.5) = 6.75, J(1) = 2, J(0.5) = 0.25 and grad = 3 * x * theta**2 = 6. The centred
+        # difference (6.75 - 0.25) / 1 = 6.5 is visibly not 6, so the result is 0.5 / 12.5.
+        if not _near(value, 0.5 / 12.5, rtol=1e-9):
             cause = _first_match(value, [
                 (0.0, "grad equals gradapprox: grad must come from backward_propagation(x, theta)."),
-                (_relative_difference(grad, (J(x, theta + epsilon) - J(x, theta)) / epsilon),
-                 "That is a one-sided difference (J(theta + eps) - J(theta)) / eps; use the centred "
-                 "difference (J(theta + eps) - J(theta - eps)) / (2 eps), which is far more accurate."),
-                (_relative_difference(grad, (J(x, theta) - J(x, theta - epsilon)) / epsilon),
-                 "That is a one-sided difference (J(theta) - J(theta - eps)) / eps; use the centred one."),
-                (_relative_difference(grad, (J(x, theta + epsilon) - J(x, theta - epsilon)) / epsilon),
-                 "J(theta + eps) - J(theta - eps) spans 2 * epsilon: divide by 2 * epsilon, not epsilon."),
-                (_relative_difference(x, centred),
-                 "Your grad does not come from backward_propagation (the check replaced it by a stand-in): "
-                 "call backward_propagation(x, theta) rather than writing the derivative out."),
-                (centred, "That is gradapprox itself; return the relative difference between grad and gradapprox."),
-                (grad, "That is grad itself; return the relative difference between grad and gradapprox."),
-                (-target, "It is negative: the numerator is a norm (np.linalg.norm), never negative."),
+                (3.5 / 15.5, "That is a one-sided difference (J(theta + eps) - J(theta)) / eps = 9.5; use the "
+                             "centred difference (J(theta + eps) - J(theta - eps)) / (2 eps), far more accurate."),
+                (2.5 / 9.5, "That is a one-sided difference (J(theta) - J(theta - eps)) / eps = 3.5; use the centred one."),
+                (7.0 / 19.0, "J(theta + eps) - J(theta - eps) spans 2 * epsilon: divide by 2 * epsilon, not epsilon."),
+                (4.5 / 8.5, "Your grad does not come from backward_propagation (the check replaced it by a stand-in): "
+                            "call backward_propagation(x, theta) rather than writing the derivative out."),
+                (6.5, "That is gradapprox itself; return the relative difference between grad and gradapprox."),
+                (6.0, "That is grad itself; return the relative difference between grad and gradapprox."),
+                (-0.04, "It is negative: the numerator is a norm (np.linalg.norm), never negative."),
             ], rtol=1e-9) or "The result is ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."
-            ex.fail(f"with J = x * theta**3, x = {x:g}, theta = {theta:g}, epsilon = {epsilon:g}: grad = {grad:g}, "
-                    f"the centred difference is {centred:g}, so the result should be {target:.6g}; "
+            ex.fail(f"with J = x * theta**3, x = {x:g}, theta = {theta:g}, epsilon = {epsilon:g}: grad = 6, "
+                    f"the centred difference is 6.5, so the result should be 0.5 / 12.5 = 0.04; "
                     f"yours is {value:.6g}. {cause}")
         ex.ok()
 
@@ -1052,7 +1039,6 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
             return ex.expect_number(result, "The difference")
 
         params = {key: np.array(value) for key, value in _GC_PARAMETERS.items()}
-        theta = np.concatenate([params[key].reshape(-1) for key in ("W1", "b1", "W2", "b2")])
         X, Y = np.zeros((2, 1)), np.zeros((1, 1))  # the stand-in cost ignores them
 
         # Exact gradients: for this cost gradapprox equals theta even with epsilon = 0.5.
@@ -1060,24 +1046,31 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
         exact = {"d" + key: value.copy() for key, value in params.items()}
         value = difference(params, exact, X, Y, epsilon, stand_in=True)
         if value > 1e-9:
-            mistakes = [
-                (2 * theta, "gradapprox is twice the gradient: divide by 2 * epsilon, not epsilon."),
-                (theta + epsilon / 2, "That is a one-sided difference (J_plus - J(theta)) / epsilon; "
-                                      "use (J_plus - J_minus) / (2 * epsilon)."),
-                (np.full_like(theta, theta.sum()), "Every entry of gradapprox is the same: perturb only "
-                                                   "entry i of theta, not the whole vector."),
-                (theta / 2 + epsilon / 4, "J_minus seems to be J at theta itself: without a copy, theta_plus "
-                                          "and theta_minus are the same array and the second move undoes the "
-                                          "first. Make each a fresh np.copy of theta."),
-                (np.cumsum(theta), "The perturbations pile up from one i to the next: copy theta afresh "
-                                   "for every i, inside the loop."),
-            ]
+            # What each mistake makes of gradapprox here, and the difference that follows
+            # (||theta|| = 5; the norms are worked out by hand in each comment).
             cause = _first_match(value, [
+                # gradapprox = 0
                 (1.0, "That means gradapprox is all zeros: J_plus and J_minus came out equal. Is J_minus "
                       "computed from theta_minus (not theta_plus), and does each actually move entry i?"),
-                *[(_relative_difference(theta, approx), message) for approx, message in mistakes],
+                # gradapprox = 2 theta: 5 / (5 + 10)
+                (5 / 15, "gradapprox is twice the gradient: divide by 2 * epsilon, not epsilon."),
+                # gradapprox = theta + 1/4: ||(1/4, ..., 1/4)|| = 3/4, ||theta + 1/4||^2 = 3.25^2 + 4.25^2 + 7/16
+                (0.75 / (5 + math.sqrt(29.0625)), "That is a one-sided difference (J_plus - J(theta)) / epsilon; "
+                                                   "use (J_plus - J_minus) / (2 * epsilon)."),
+                # gradapprox = 7 everywhere (the sum of theta): ||theta - 7||^2 = 16 + 9 + 7 * 49, ||7|| = 21
+                (math.sqrt(368) / 26, "Every entry of gradapprox is the same: perturb only entry i of theta, "
+                                      "not the whole vector."),
+                # gradapprox = theta / 2 + 1/8: squared norms 5.515625 (difference) and 7.265625
+                (math.sqrt(5.515625) / (5 + math.sqrt(7.265625)),
+                 "J_minus seems to be J at theta itself: without a copy, theta_plus and theta_minus are the same "
+                 "array and the second move undoes the first. Make each a fresh np.copy of theta."),
+                # gradapprox = running sums (3, 3, 3, 3, 3, 3, 3, 7, 7): squared norms 112 and 161
+                (math.sqrt(112) / (5 + math.sqrt(161)), "The perturbations pile up from one i to the next: copy "
+                                                         "theta afresh for every i, inside the loop."),
             ], rtol=1e-6) or ("For this cost gradapprox must equal theta exactly: start each i from a fresh "
-                              "copy of theta, move entry i by +epsilon and -epsilon, and divide by 2 * epsilon.")
+                              "copy of theta, move entry i by +epsilon and -epsilon, and divide by 2 * epsilon. "
+                              "(The check swaps in this cost by replacing forward_propagation_n: call the cost "
+                              "by that name, as the docstring says.)")
             ex.fail(f"with the cost J = ||theta||^2 / 2, whose gradient is theta itself, and gradients equal "
                     f"to theta, the difference should be 0; yours is {value:.6g} (epsilon = {epsilon}). {cause}")
         ex.ok()
@@ -1107,7 +1100,8 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
         _, cache = network.forward_propagation(X, net)
         backprop = {key: value for key, value in network.backward_propagation(X, Y, cache).items()
                     if key[:2] in ("dW", "db")}
-        # Backprop is right here; rounding alone leaves a difference near 1e-9.
+        # Backprop is right here; rounding alone leaves a difference of a few 1e-9 (every
+        # |Z| is above 0.01, far from ReLU's kink at 0, a test verifies it).
         value = difference(net, backprop, X, Y)
         ex.expect(value < 1e-7,
                   f"on a small network with backprop's (correct) gradients, the default epsilon and "

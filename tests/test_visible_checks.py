@@ -108,7 +108,8 @@ def noisy(fn):
 def test_warnings_never_fail_a_check(function):
     printed = run_check(function, noisy(REFERENCE[function]))
     assert f"✓ {function}" in printed
-    assert "warnings do not count against you" in printed
+    assert "UserWarning: a student's own warning" in printed and "RuntimeWarning" in printed
+    assert printed.count("warnings do not count against you") == 2  # each distinct warning once
 
 
 def gradient_check_noisy(x, theta, epsilon=1e-7):

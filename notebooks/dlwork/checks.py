@@ -167,7 +167,7 @@ class _Exercise:
         self.name = name
         self.fn = fn
         self.count = 0
-        self._noted_warning = False
+        self._warnings_noted: list[str] = []  # distinct warnings mentioned so far (at most 3)
 
     def __enter__(self) -> "_Exercise":
         if not callable(self.fn):
@@ -245,11 +245,11 @@ class _Exercise:
                     f"{self.name} raised {text}{line}\n"
                     f"    while running {call}.{_exception_hint(exc)}"
                 ) from exc
-        if caught and not self._noted_warning:
-            self._noted_warning = True
-            first = caught[0]
-            print(f"  (note: {self.name} emitted {first.category.__name__}: {first.message}; "
-                  "warnings do not count against you)")
+        for warning in caught:
+            text = f"{warning.category.__name__}: {warning.message}"
+            if text not in self._warnings_noted and len(self._warnings_noted) < 3:
+                self._warnings_noted.append(text)
+                print(f"  (note: {self.name} emitted {text}; warnings do not count against you)")
         return result
 
     # -- common shapes of answers --------------------------------------------------

@@ -681,7 +681,7 @@ def check_forward_propagation_with_dropout(forward_propagation_with_dropout: Cal
             given = _copy_arrays(params)
             result = ex.call(X.copy(), given, keep_prob, np.random.default_rng(seed))
             ex.expect_unchanged(params, given, "the parameters")
-            ex.expect(isinstance(result, tuple) and len(result) == 2,
+            ex.expect(isinstance(result, (tuple, list)) and len(result) == 2,
                       f"it should return a pair (A3, cache), got {type(result).__name__}"
                       + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "") + ".")
             A3, cache = result

@@ -51,6 +51,7 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
     parts: list[tuple[str, bool]] = field(default_factory=list)
     graded: bool = True  # False when the function could not be judged at all (crash, time-out)
+    visible: str | None = None  # the visible check's failure message; None when it passed or did not run
 
     @property
     def passed(self) -> bool:
@@ -158,6 +159,7 @@ def judge(function: str, fn: Callable, max_points: float, notebook: str = "", ru
             verdict.parts = [(p.name, False) for p in parts]
             return verdict
         if reason is not None:
+            verdict.visible = reason
             verdict.diagnosis = f"The notebook's check fails: {reason}"
             verdict.parts = [(p.name, False) for p in parts]
             return verdict

@@ -121,6 +121,9 @@ def write_kernelspec(course: Path, python: str) -> Path:
             "-f",
             "{connection_file}",
             "--IPKernelApp.exec_files={resource_dir}/grading_startup.py",
+            # Tracebacks without context lines: the default "Context" mode shows the
+            # hidden block around the failing visible line in the feedback.
+            "--InteractiveShell.xmode=Plain",
         ],
         "display_name": "dlwork grading (autograde only)",
         "language": "python",

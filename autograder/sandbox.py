@@ -88,7 +88,8 @@ def _exception_for(reply: dict) -> BaseException:
 REPO = Path(__file__).resolve().parent.parent
 # Never visible to student code (when the grader runs as root; see README, "Threat model").
 HIDDEN_PATHS = [REPO / name for name in ("autograder", "source_solutions", "tests", "benchmarks", ".git", "course", "demo")]
-STUDENT_UID = 65534  # nobody
+# As root, each student process runs as uid UID_BASE + its pid: unprivileged, and its own.
+UID_BASE = 200_000
 
 
 def _child_limits(limits: Limits, cwd: Path) -> dict:
@@ -99,16 +100,42 @@ def _child_limits(limits: Limits, cwd: Path) -> dict:
         "hide": [str(p) for p in [*HIDDEN_PATHS, *limits.hide]],
         # what student code must still reach once it runs as an unprivileged user
         "expose": [sys.base_prefix, sys.prefix, str(SUPPORT_DIR), str(DATASETS_DIR), tempfile.gettempdir(), str(cwd)],
-        "uid": STUDENT_UID,
+        "uid_base": UID_BASE,
     }
 
 
 def prepare_workdir(path: Path) -> Path:
     """A working folder the unprivileged student process can write to."""
-    path.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        os.chown(path, STUDENT_UID, STUDENT_UID)
+    path.mkdir(parents=True, exist_ok=True)  # the student process makes it its own (chown) at start
     return path
+
+
+def kill_user_processes(uid: int) -> int:
+    """SIGKILL every process running as ``uid``; returns how many were found."""
+    found = 0
+    for _ in range(5):  # a process may fork while we look: look again until none is left
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/status") as status:
+                    for line in status:
+                        if line.startswith("Uid:"):
+                            if uid in map(int, line.split()[1:]):
+                                pids.append(int(entry))
+                            break
+            except OSError:
+                continue
+        if not pids:
+            break
+        found += len(pids)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    return found
 
 
 def student_env(home: Path) -> dict[str, str]:
@@ -323,6 +350,8 @@ class StudentProcess:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if os.geteuid() == 0:
+            kill_user_processes(UID_BASE + self.pid)  # whatever escaped the session
         if self.proc is not None:
             try:
                 self.proc.wait(timeout=5)

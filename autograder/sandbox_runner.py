@@ -343,9 +343,14 @@ def apply_limits(limits: dict) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail instead of killing
     _die_with_parent()
     if os.geteuid() == 0:
-        nproc = int(limits.get("max_processes", 256))
+        # A uid of its own for every student process: the judge can then find and kill
+        # everything it started (even a double fork out of its session), and the
+        # process-count limit applies to this student alone.
+        uid = int(limits["uid_base"]) + os.getpid()
+        os.chown(".", uid, uid)
+        nproc = int(limits.get("max_processes", 64))
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        _isolate(limits.get("hide", []), limits.get("expose", []), int(limits.get("uid", 65534)))
+        _isolate(limits.get("hide", []), limits.get("expose", []), uid)
 
 
 def _isolate(hide: list[str], expose: list[str], uid: int) -> None:
@@ -449,6 +454,12 @@ def zygote(sock_fd: int) -> None:
     message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 2)
     preload(json.loads(message))
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    try:  # and so are orphans of student code (double forks): they come back to us, not to init
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+    except Exception:  # noqa: BLE001
+        pass
     sock.send(b"ready")
     while True:
         try:
@@ -463,8 +474,8 @@ def zygote(sock_fd: int) -> None:
             try:
                 sock.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                apply_limits(request["limits"])
                 os.chdir(request["cwd"])
+                apply_limits(request["limits"])
                 rfd, wfd = fds
                 write_frame(wfd, encode({"ok": True, "pid": os.getpid()}))
                 serve(rfd, wfd)

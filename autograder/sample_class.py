@@ -36,6 +36,13 @@ class Edit:
         return self.prelude, body.replace(self.old, self.new)
 
 
+@dataclass(frozen=True)
+class Raw:
+    """The whole cell source, as written (a renamed function, top-level code, a syntax error)."""
+
+    source: str
+
+
 @dataclass
 class Student:
     name: str
@@ -142,6 +149,8 @@ def cell_source(stub: str, stem: str, function: str, recipe) -> str:
         return stub
     if recipe == REF:
         return inject(stub, reference_body(stem, function), markers=False)
+    if isinstance(recipe, Raw):
+        return recipe.source
     prelude, body = recipe.apply(stem, function)
     solved = inject(stub, body, markers=False)
     return (prelude + "\n\n" + solved) if prelude else solved

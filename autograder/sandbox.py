@@ -302,7 +302,13 @@ class StudentProcess:
         if size > wire.MAX_FRAME:
             self.kill()
             raise StudentCrashed("sent a reply larger than the grader accepts")
-        header = json.loads(need(size))
+        try:
+            header = json.loads(need(size))
+            if not isinstance(header, dict) or not isinstance(header.get("blobs"), int):
+                raise ValueError("not a frame header")
+        except ValueError as exc:  # garbage on the pipe is the student's doing
+            self.kill()
+            raise StudentCrashed(f"wrote garbage into the grader's channel ({type(exc).__name__})") from exc
         blobs, total = [], size
         for _ in range(int(header["blobs"])):
             (n,) = struct.unpack(">Q", need(8))

@@ -1,0 +1,202 @@
+"""The corpus of broken and hostile submissions (test data for tests/test_hostile.py).
+
+Each case is one student who submits one notebook: the reference answers,
+except for the attack. ``zero`` lists the graded functions the attack must
+cost (0 points), every other function of that notebook must keep full marks;
+``reason`` is a phrase the student must find in their feedback.
+``ungraded`` cases cannot be graded at all and must be flagged, not shown as
+an honest-looking 0. Notebook-level attacks transform the written file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from autograder.sample_class import Edit, Raw
+from autograder.solutions import REPO
+
+I1, I3 = "01_initialization", "03_gradient_checking"
+HE, ZEROS, RANDOM = "initialize_parameters_he", "initialize_parameters_zeros", "initialize_parameters_random"
+HE_DEF = "def initialize_parameters_he(layers_dims, rng):\n"
+
+
+def he(body: str, prelude: str = "") -> Raw:
+    """The He cell replaced by ``prelude`` and a function with ``body``."""
+    indented = "".join("    " + line + "\n" for line in body.strip("\n").splitlines())
+    return Raw(prelude + HE_DEF + indented)
+
+
+@dataclass
+class Case:
+    name: str
+    attack: str  # what the submission does, for the table
+    functions: dict = field(default_factory=dict)  # function -> recipe, in the attacked notebook
+    stem: str = I1
+    zero: tuple[str, ...] = ()
+    reason: str = ""
+    ungraded: bool = False
+    file_hook: Callable[[Path], None] | None = None  # rewrites the written notebook file
+    root_only: bool = False  # needs the grader to run as root (disk isolation)
+
+
+def _corrupt(path: Path) -> None:
+    path.write_text('{"cells": [ {"cell_type": "code", "source": "oops"')
+
+
+def _nbformat(version: int) -> Callable[[Path], None]:
+    def hook(path: Path) -> None:
+        data = json.loads(path.read_text())
+        data["nbformat"] = version
+        path.write_text(json.dumps(data))
+
+    return hook
+
+
+def _missing(path: Path) -> None:
+    path.unlink()
+
+
+def _huge(path: Path) -> None:
+    """50 MB of embedded image output on an experiment cell."""
+    data = json.loads(path.read_text())
+    blob = "iVBORw0KGgo" + "A" * (50 * 1024 * 1024)
+    cell = next(c for c in data["cells"] if c["cell_type"] == "code" and not c.get("metadata", {}).get("nbgrader"))
+    cell["outputs"] = [{"output_type": "display_data", "data": {"image/png": blob, "text/plain": "<Figure>"}, "metadata": {}}]
+    path.write_text(json.dumps(data))
+
+
+def _drop_checks(path: Path) -> None:
+    data = json.loads(path.read_text())
+    data["cells"] = [c for c in data["cells"] if not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    path.write_text(json.dumps(data))
+
+
+def _edit_checks(path: Path) -> None:
+    data = json.loads(path.read_text())
+    for c in data["cells"]:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            c["source"] = "print('all good')  # check replaced by the student"
+    path.write_text(json.dumps(data))
+
+
+SECRET = REPO / "source_solutions" / "initialization.py"
+HIDDEN = REPO / "autograder" / "hidden" / "initialization.py"
+
+CASES = [
+    Case("syntax-error", "a syntax error in the He cell", {HE: Raw(HE_DEF + "    return {\n")}, zero=(HE,), reason="SyntaxError"),
+    Case("import-time-error", "a cell that raises when it runs", {HE: he("return {}", prelude="raise RuntimeError('boom at import')\n")}, zero=(HE,), reason="boom at import"),
+    Case("error-in-function", "the function raises", {HE: he("raise ValueError('student bug')")}, zero=(HE,), reason="ValueError"),
+    Case("infinite-loop", "an infinite loop in the function", {HE: he("while True:\n    pass")}, zero=(HE,), reason="did not finish"),
+    Case("top-level-loop", "an infinite loop at the top of a cell", {RANDOM: Raw("while True:\n    pass\n")}, zero=(RANDOM,), reason="did not finish"),
+    Case("deep-recursion", "unbounded recursion", {HE: he("def down(n):\n    return down(n + 1)\nreturn down(0)")}, zero=(HE,), reason="RecursionError"),
+    Case("memory-bomb", "allocates 16 GB", {HE: he("hog = np.ones(2 ** 31)\nreturn {'W1': hog}")}, zero=(HE,), reason=""),
+    Case("prints-100MB", "prints 100 MB, then answers correctly", {HE: Edit("parameters = {}", "print('x' * 100_000_000)\n    parameters = {}")}),
+    Case("sys-exit", "sys.exit() in the function", {HE: he("import sys\nsys.exit(0)")}, zero=(HE,), reason="SystemExit"),
+    Case("os-exit", "os._exit() in the function", {HE: he("import os\nos._exit(0)")}, zero=(HE,), reason="stopped"),
+    Case("keyboard-interrupt", "raises KeyboardInterrupt", {HE: he("raise KeyboardInterrupt")}, zero=(HE,), reason="KeyboardInterrupt"),
+    Case("system-exit-cell", "raise SystemExit at the top of a cell", {HE: he("return {}", prelude="raise SystemExit(3)\n")}, zero=(HE,), reason="SystemExit"),
+    Case(
+        "always-equal",
+        "returns an object equal to everything",
+        {HE: he("return Anything()", prelude="class Anything(dict):\n    def __eq__(self, other):\n        return True\n    def __getitem__(self, key):\n        return self\n")},
+        zero=(HE,),
+    ),
+    Case(
+        "lying-ndarray",
+        "returns an ndarray subclass whose comparisons always say yes",
+        {HE: he(
+            "return {k: np.zeros((1, 1)).view(Liar) for k in ('W1', 'b1', 'W2', 'b2')}",
+            prelude="class Liar(np.ndarray):\n    def __eq__(self, other):\n        return np.ones(np.shape(other), bool)\n    def __array_ufunc__(self, *a, **k):\n        return True\n",
+        )},
+        zero=(HE,),
+    ),
+    Case("nan", "returns NaN weights", {HE: Edit("rng.standard_normal((layers_dims[l], fan_in)) * np.sqrt(2.0 / fan_in)", "np.full((layers_dims[l], fan_in), np.nan)")}, zero=(HE,), reason="NaN"),
+    Case("wrong-type", "returns a list", {ZEROS: Raw("def initialize_parameters_zeros(layers_dims):\n    return [0] * len(layers_dims)\n")}, zero=(ZEROS,)),
+    Case(
+        "patch-numpy",
+        "patches np.allclose/array_equal/isclose, answers wrong",
+        {HE: he("return initialize_parameters_zeros(layers_dims)", prelude="np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n")},
+        zero=(HE,),
+    ),
+    Case(
+        "patch-checks",
+        "replaces the check functions, answers wrong",
+        {HE: he(
+            "return initialize_parameters_zeros(layers_dims)",
+            prelude="from dlwork import checks\nchecks.check_initialize_parameters_he = lambda f: None\nchecks.CheckFailure = type('Never', (Exception,), {})\n",
+        )},
+        zero=(HE,),
+    ),
+    Case("deleted-checks", "deletes every check cell (answers right)", file_hook=_drop_checks, reason="deleted"),
+    Case("edited-checks", "replaces every check cell (answers right)", file_hook=_edit_checks, reason="edited"),
+    Case("renamed", "renames the graded function", {HE: Raw(HE_DEF.replace("initialize_parameters_he", "initialize_parameters_He") + "    return {}\n")}, zero=(HE,), reason="not defined"),
+    Case("signature", "changes the signature", {HE: Raw("def initialize_parameters_he(layers_dims):\n    return {}\n")}, zero=(HE,), reason="signature"),
+    Case(
+        "import-reference",
+        "imports source_solutions",
+        {HE: he("from source_solutions.initialization import initialize_parameters_he as answer\nreturn answer(layers_dims, rng)")},
+        zero=(HE,),
+        reason="source_solutions",
+    ),
+    Case(
+        "read-reference",
+        "reads the reference and the hidden checks from disk and runs them",
+        {HE: he(f"hidden = open({str(HIDDEN)!r}).read()\nspace = {{}}\nexec(open({str(SECRET)!r}).read(), space)\nreturn space['initialize_parameters_he'](layers_dims, rng)")},
+        zero=(HE,),
+        reason="No such file",
+        root_only=True,
+    ),
+    Case(
+        "write-course",
+        "tries to overwrite the gradebook, the course and the repository",
+        {ZEROS: Edit(
+            "parameters = {}",
+            "import glob, os\n"
+            "    targets = glob.glob('/tmp/pytest-of-*/pytest-*/*/course/gradebook.db') + glob.glob('/tmp/*/course/gradebook.db')\n"
+            "    for target in targets[:50] + [" + repr(str(REPO / "README.md")) + ", " + repr(str(REPO / "course" / "gradebook.db")) + "]:\n"
+            "        try:\n"
+            "            open(target, 'w').write('pwned')\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "    parameters = {}",
+        )},
+        root_only=True,
+    ),
+    Case(
+        "outliving-process",
+        "starts processes that outlive the call (a daemon, a double fork)",
+        {HE: Edit(
+            "parameters = {}",
+            "import os, subprocess\n"
+            "    subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+            "    if os.fork() == 0:\n"
+            "        os.setsid()\n"
+            "        os.execvp('sleep', ['sleep', '601'])\n"
+            "    parameters = {}",
+        )},
+    ),
+    Case("fork-bomb", "a fork bomb", {HE: he("import os\nwhile True:\n    os.fork()")}, zero=(HE,)),
+    Case(
+        "protocol-garbage",
+        "writes garbage to every open file descriptor",
+        {HE: he("import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'\\x00\\x00\\x00\\x05{\"a\":')\n    except OSError:\n        pass\nreturn {}")},
+        zero=(HE,),
+        reason="garbage",
+    ),
+    Case("corrupt-json", "the notebook is not valid JSON", file_hook=_corrupt, ungraded=True, reason="could not be read"),
+    Case("old-nbformat", "claims nbformat 3", file_hook=_nbformat(3), ungraded=True, reason="could not be read"),
+    Case("unknown-nbformat", "claims nbformat 99", file_hook=_nbformat(99), ungraded=True, reason="could not be read"),
+    Case("missing-notebook", "an assignment folder without the notebook", file_hook=_missing, ungraded=True, reason="missing"),
+    Case("huge-notebook", "50 MB of embedded outputs (answers right)", file_hook=_huge),
+    Case(
+        "grad-check-loop",
+        "an infinite loop in gradient_check_n",
+        {"gradient_check_n": Raw("def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, cost_function=None):\n    while True:\n        pass\n")},
+        stem=I3,
+        zero=("gradient_check_n",),
+        reason="did not finish",
+    ),
+]

@@ -14,6 +14,7 @@ COMMANDS = {
     "feedback": ("autograder.reports:FeedbackCommand", "write one HTML feedback report per student"),
     "demo": ("autograder.demo", "build the course, grade a sample class, print the grade table"),
     "export": ("autograder.reports:ExportCommand", "write the grades as CSV (per-function points, not-graded flag)"),
+    "mutants": ("autograder.mutants", "run the catalogue of wrong and correct variants through the checks; print both error rates"),
 }
 
 

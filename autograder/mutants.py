@@ -1,0 +1,293 @@
+"""``python -m autograder mutants``: run the catalogue of wrong and correct variants through the checks.
+
+Each variant of :mod:`autograder.catalogue` becomes a notebook: the repository's
+notebook with the variant in its function's solution cell and the reference in
+every other one. Each notebook is graded by :func:`autograder.checker.grade_notebook`,
+the class grader's own path (sandboxed student process, visible check, hidden
+checks), several at a time. The matrix shows, per variant, the points, whether
+the notebook's visible check already caught it (what the student hears before
+submitting) and the diagnosis; it ends with the two error rates:
+
+* passed-wrong: wrong variants that earned full points;
+* failed-correct: correct variants that lost any point;
+
+and the misdiagnosed count (wrong variants whose diagnosis lacks an expected
+keyword). The exit status is 1 if any of the three is not zero, or if a
+notebook could not be made or graded as the harness expects.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FULL_WIDTH = 10_000
+
+
+@dataclass
+class Row:
+    """The outcome of one variant."""
+
+    variant: object  # catalogue.Variant
+    points: float = 0.0
+    max_points: float = 0.0
+    visible: str | None = None  # the visible check's message; None when it passed
+    diagnosis: str = ""  # the full diagnosis of the variant's function ("" when it passed)
+    problems: list[str] = field(default_factory=list)  # harness trouble: not the variant's verdict
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.max_points > 0 and self.points >= self.max_points
+
+    @property
+    def caught_by(self) -> str:
+        """Which check stopped the variant: visible, hidden, or '' (full points)."""
+        if self.passed:
+            return ""
+        return "visible" if self.visible is not None else "hidden"
+
+    @property
+    def missing_keywords(self) -> list[str]:
+        text = normalize(self.diagnosis)
+        return [k for k in self.variant.keywords if normalize(k) not in text]
+
+    @property
+    def failure(self) -> str | None:
+        """None when the variant got the verdict it must get; else what went wrong."""
+        if self.problems:
+            return "harness"
+        if self.variant.verdict == "correct":
+            return None if self.passed else "failed-correct"
+        if self.passed:
+            return "passed-wrong"
+        return "misdiagnosed" if self.missing_keywords else None
+
+
+def normalize(text: str) -> str:
+    """Lower case without spaces or backticks: how keywords are matched."""
+    return re.sub(r"[\s`]", "", text.lower())
+
+
+@dataclass
+class Report:
+    rows: list[Row]
+    seconds: float
+    workers: int
+
+    def count(self, failure: str) -> int:
+        return sum(1 for r in self.rows if r.failure == failure)
+
+    @property
+    def wrong(self) -> list[Row]:
+        return [r for r in self.rows if r.variant.verdict == "wrong"]
+
+    @property
+    def correct(self) -> list[Row]:
+        return [r for r in self.rows if r.variant.verdict == "correct"]
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.rows and all(r.failure is None for r in self.rows) else 1
+
+
+# ------------------------------------------------------------------ making and grading notebooks
+
+
+def cell_for(variant, stub: str) -> str:
+    """The solution cell of ``variant``'s function."""
+    from autograder.catalogue import Source
+    from autograder.sample_class import cell_source
+
+    if isinstance(variant.code, Source):
+        return variant.code.text
+    return cell_source(stub, variant.stem, variant.function, variant.code)
+
+
+def make_notebook(variant, release_nb):
+    """The release notebook with ``variant`` in its function's cell and the reference in the others."""
+    import copy
+
+    from autograder.sample_class import REF, cell_source
+    from autograder.solutions import nbgrader_meta
+
+    nb = copy.deepcopy(release_nb)
+    found = False
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "code" and meta.get("solution"):
+            function = meta["grade_id"]
+            if function == variant.function:
+                cell.source, found = cell_for(variant, cell.source), True
+            else:
+                cell.source = cell_source(cell.source, variant.stem, function, REF)
+    if not found:
+        raise ValueError(f"{variant.stem} has no solution cell for {variant.function}")
+    return nb
+
+
+def _grade(task: tuple) -> tuple:
+    """Pool worker: grade one notebook (the class grader's per-notebook entry point)."""
+    from autograder.checker import grade_notebook
+
+    index, path, stem = task
+    try:
+        return index, grade_notebook(Path(path), stem=stem), None
+    except Exception as exc:  # noqa: BLE001 - reported as a harness problem of this variant
+        return index, None, f"grading failed: {type(exc).__name__}: {exc}"
+
+
+def _row(variant, result, error: str | None) -> Row:
+    row = Row(variant)
+    if error is not None:
+        row.problems.append(error)
+        return row
+    row.seconds = result.seconds
+    row.problems += [f"notebook: {p}" for p in result.problems]
+    for verdict in result.verdicts:
+        if verdict.function == variant.function:
+            row.points, row.max_points = verdict.points, verdict.max_points
+            row.visible = verdict.visible
+            row.diagnosis = "" if verdict.passed else verdict.full_diagnosis()
+        elif not verdict.passed:  # the reference in the other cells must keep full points
+            row.problems.append(f"the reference {verdict.function} got {verdict.points:g}/{verdict.max_points:g}: {verdict.full_diagnosis()}")
+    if row.max_points == 0:
+        row.problems.append(f"the notebook has no graded {variant.function}")
+    return row
+
+
+def evaluate(variants, workers: int = 2, folder: Path | None = None) -> Report:
+    """Grade every variant (one notebook each) with a pool of ``workers`` processes."""
+    import multiprocessing
+    import shutil
+    import tempfile
+
+    import nbformat
+
+    from autograder.checker import release_notebook
+    from autograder.classgrade import _worker_init
+
+    started = time.monotonic()
+    variants = list(variants)
+    own_folder = folder is None
+    folder = Path(tempfile.mkdtemp(prefix="dlwork-mutants-")) if own_folder else Path(folder)
+    rows: list[Row | None] = [None] * len(variants)
+    tasks = []
+    releases = {}
+    try:
+        for i, variant in enumerate(variants):
+            try:
+                if variant.stem not in releases:
+                    releases[variant.stem] = release_notebook(variant.stem)
+                nb = make_notebook(variant, releases[variant.stem])
+            except Exception as exc:  # noqa: BLE001 - an edit that no longer applies, a missing notebook
+                rows[i] = Row(variant, problems=[f"the notebook could not be made: {type(exc).__name__}: {exc}"])
+                continue
+            path = folder / f"{i:03d}" / f"{variant.stem}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, path)
+            tasks.append((i, str(path), variant.stem))
+        if tasks:
+            context = multiprocessing.get_context("fork")
+            with context.Pool(max(1, min(workers, len(tasks))), initializer=_worker_init) as pool:
+                for i, result, error in pool.imap_unordered(_grade, tasks):
+                    rows[i] = _row(variants[i], result, error)
+    finally:
+        if own_folder:
+            shutil.rmtree(folder, ignore_errors=True)
+    return Report([r for r in rows if r is not None], time.monotonic() - started, workers)
+
+
+# ------------------------------------------------------------------ printing
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(width - 3, 1)] + "..."
+
+
+def format_matrix(report: Report, width: int | None = None) -> str:
+    """The matrix, one line per variant, then the details of any failure and the summary."""
+    import shutil
+
+    width = width or shutil.get_terminal_size((160, 40)).columns
+    header = ("variant", "function", "expected", "points", "visible check", "OK", "diagnosis given")
+    table = []
+    for r in report.rows:
+        points = f"{r.points:g}/{r.max_points:g}"
+        visible = "passes" if r.visible is None else "fails"
+        ok = "OK" if r.failure is None else r.failure.upper()
+        table.append((r.variant.id, r.variant.function, r.variant.verdict, points, visible, ok, r.diagnosis or "-"))
+    widths = [max(len(row[i]) for row in [header, *table]) for i in range(6)]
+    used = sum(widths) + 2 * 6
+    lines = []
+    for row in [header, *table]:
+        cells = [f"{row[i]:<{widths[i]}}" for i in range(6)]
+        lines.append("  ".join(cells) + "  " + _cut(row[6], max(width - used, 40)))
+    failures = [r for r in report.rows if r.failure]
+    if failures:
+        lines += ["", "Not as expected:"]
+        for r in failures:
+            lines.append(f"  {r.variant.id} ({r.variant.function}, {r.variant.verdict}: {r.variant.what}): {r.failure}")
+            lines.append(f"    points {r.points:g}/{r.max_points:g}; diagnosis: {r.diagnosis or '-'}")
+            if r.failure == "misdiagnosed":
+                lines.append(f"    missing keywords: {r.missing_keywords}")
+            for problem in r.problems:
+                lines.append(f"    problem: {problem}")
+    lines += ["", *summary_lines(report)]
+    return "\n".join(lines)
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "n/a"
+
+
+def summary_lines(report: Report) -> list[str]:
+    wrong, correct = report.wrong, report.correct
+    functions = {r.variant.function for r in report.rows}
+    passed_wrong, failed_correct = report.count("passed-wrong"), report.count("failed-correct")
+    caught_visible = sum(1 for r in wrong if r.caught_by == "visible")
+    partial = sum(1 for r in wrong if 0 < r.points < r.max_points)
+    lines = [
+        f"{len(report.rows)} variants ({len(wrong)} wrong, {len(correct)} correct) of {len(functions)} functions, "
+        f"graded in {report.seconds:.1f} s with {report.workers} workers",
+        f"passed-wrong:   {passed_wrong} of {len(wrong)} wrong variants earned full points ({_rate(passed_wrong, len(wrong))})",
+        f"failed-correct: {failed_correct} of {len(correct)} correct variants lost points ({_rate(failed_correct, len(correct))})",
+        f"misdiagnosed:   {report.count('misdiagnosed')} of {len(wrong)} wrong variants",
+        f"caught by the visible check (before submitting): {caught_visible} of {len(wrong)} wrong variants; "
+        f"{partial} others earned partial credit",
+    ]
+    if report.count("harness"):
+        lines.append(f"harness problems: {report.count('harness')} variants could not be judged as intended")
+    return lines
+
+
+# ------------------------------------------------------------------ command line
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--only", metavar="TEXT", action="append",
+                        help="only variants whose id or function contains TEXT (repeatable)")
+    parser.add_argument("--workers", type=int, default=2, help="grading processes (default %(default)s)")
+    parser.add_argument("--full", action="store_true", help="print whole diagnoses instead of cutting them to the terminal width")
+
+
+def selected(only: list[str] | None):
+    from autograder.catalogue import CATALOGUE
+
+    if not only:
+        return list(CATALOGUE)
+    return [v for v in CATALOGUE if any(text in v.id or text in v.function for text in only)]
+
+
+def run(args) -> int:
+    variants = selected(args.only)
+    if not variants:
+        print("no variant matches", file=sys.stderr)
+        return 2
+    report = evaluate(variants, workers=args.workers)
+    print(format_matrix(report, FULL_WIDTH if args.full else None))
+    return report.exit_code

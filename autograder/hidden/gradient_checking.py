@@ -12,6 +12,7 @@ computed at grade time.
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 
@@ -129,7 +130,10 @@ def _gc_centred(fn):
 NETWORKS = (([3, 4, 2, 1], 5, 81), ([2, 5, 3, 1], 7, 82), ([4, 3, 1], 6, 83), ([2, 3, 3, 2, 1], 4, 84))
 
 
-def _network_case(dims, m, seed):
+@functools.lru_cache(maxsize=None)
+def _network_case(index: int):
+    """Parameters, backprop's gradients, X and Y of ``NETWORKS[index]`` (read-only, made once per process)."""
+    dims, m, seed = NETWORKS[index]
     rng = np.random.default_rng(seed)
     parameters = three_layer_parameters(rng, dims, bias_scale=0.3)
     X = rng.standard_normal((dims[0], m))
@@ -137,7 +141,26 @@ def _network_case(dims, m, seed):
     _, cache = network.forward_propagation(X, parameters)
     gradients = network.backward_propagation(X, Y, cache)
     gradients = {k: v for k, v in gradients.items() if k[1] in "Wb"}
+    for array in [*parameters.values(), *gradients.values(), X, Y]:
+        array.setflags(write=False)
     return parameters, gradients, X, Y
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_correct(index: int) -> float:
+    """The reference's difference for backprop's (correct) gradients of ``NETWORKS[index]``."""
+    parameters, gradients, X, Y = _network_case(index)
+    return reference.gradient_check_n(parameters, gradients, X, Y, 1e-6)
+
+
+@functools.lru_cache(maxsize=None)
+def _broken_case(index: int):
+    """Wrong gradients for ``NETWORKS[index]`` and the reference's difference for them."""
+    parameters, gradients, X, Y = _network_case(index)
+    broken = _broken(gradients, NETWORKS[index][2])
+    for array in broken.values():
+        array.setflags(write=False)
+    return broken, reference.gradient_check_n(parameters, broken, X, Y, 1e-6)
 
 
 def _broken(gradients: dict, seed: int) -> dict:
@@ -160,10 +183,10 @@ def _gcn(fn, parameters, gradients, X, Y, epsilon, **kwargs):
 
 @part("gradient_check_n", "a tiny difference for correct gradients, several network sizes", 1)
 def _gcn_correct(fn):
-    for dims, m, seed in NETWORKS:
-        parameters, gradients, X, Y = _network_case(dims, m, seed)
+    for i, (dims, m, seed) in enumerate(NETWORKS):
+        parameters, gradients, X, Y = _network_case(i)
         got = _gcn(fn, parameters, gradients, X, Y, 1e-6)
-        want = reference.gradient_check_n(parameters, gradients, X, Y, 1e-6)
+        want = _reference_correct(i)
         # round-off at eps = 1e-6 leaves about 1e-9; 1e-6 leaves room for any summation order
         if not got < max(1e-6, 10 * want):
             if abs(got - 1.0) < 1e-12:
@@ -177,10 +200,9 @@ def _gcn_correct(fn):
 @part("gradient_check_n", "the right difference for wrong gradients", 1.5)
 def _gcn_wrong(fn):
     for i, (dims, m, seed) in enumerate(NETWORKS):
-        parameters, gradients, X, Y = _network_case(dims, m, seed)
-        broken = _broken(gradients, seed)
+        parameters, gradients, X, Y = _network_case(i)
+        broken, want = _broken_case(i)
         got = _gcn(fn, parameters, broken, X, Y, 1e-6)
-        want = reference.gradient_check_n(parameters, broken, X, Y, 1e-6)
         if abs(got - want) <= 1e-5 * want + 1e-9:
             continue
         theta, layout = reference.dictionary_to_vector(parameters)
@@ -205,8 +227,7 @@ def _gcn_wrong(fn):
 
 @part("gradient_check_n", "leaves the parameters and gradients unchanged", 0.5)
 def _gcn_no_mutation(fn):
-    dims, m, seed = NETWORKS[0]
-    parameters, gradients, X, Y = _network_case(dims, m, seed)
+    parameters, gradients, X, Y = _network_case(0)
     params_in = {k: v.copy() for k, v in parameters.items()}
     grads_in = {k: v.copy() for k, v in gradients.items()}
     X_in = X.copy()
@@ -219,17 +240,43 @@ def _gcn_no_mutation(fn):
         raise Mistake("gradient_check_n changes X.", "Only theta is perturbed; the data stay as they are.")
 
 
+COST_FUNCTION_EPSILONS = (1e-2, 1e-5)
+
+
+@functools.lru_cache(maxsize=None)
+def _cost_function_answers(epsilon: float) -> dict[str, float]:
+    """The reference's differences with the L2 cost fixture: as asked, and as two mistakes would compute them."""
+    parameters, gradients, X, Y = _network_case(1)  # gradients WITHOUT the L2 term
+    return {
+        "right": reference.gradient_check_n(parameters, gradients, X, Y, epsilon, cost_function=fixtures.l2_cost),
+        "forward_propagation_n": reference.gradient_check_n(parameters, gradients, X, Y, epsilon),
+    }
+
+
 @part("gradient_check_n", "uses cost_function and epsilon as given", 1)
 def _gcn_cost_function(fn):
-    dims, m, seed = NETWORKS[1]
-    parameters, _, X, Y = _network_case(dims, m, seed)
-    _, cache = network.forward_propagation(X, parameters)
-    gradients = network.backward_propagation(X, Y, cache)
-    gradients = {k: v for k, v in gradients.items() if k[1] in "Wb"}  # gradients WITHOUT the L2 term
-    for epsilon in (1e-2, 1e-5):
-        got = _gcn(fn, parameters, gradients, X, Y, epsilon, cost_function=CallableRef("grader_fixtures:l2_cost"))
-        want = reference.gradient_check_n(parameters, gradients, X, Y, epsilon, cost_function=fixtures.l2_cost)
-        if abs(got - want) > 1e-4 * want + 1e-9:
-            if got < 1e-5:
-                raise Mistake("gradient_check_n ignores its cost_function argument.", "When cost_function is given, compute J_plus and J_minus with it; use forward_propagation_n only when it is None.")
-            raise Mistake(f"With another cost function and epsilon = {epsilon}, your gradient_check_n returns {got:.4g}, which is not the relative difference for that cost.", "Use the epsilon argument for the perturbation and the division.")
+    parameters, gradients, X, Y = _network_case(1)
+    got, answers = {}, {}
+    for epsilon in COST_FUNCTION_EPSILONS:
+        got[epsilon] = _gcn(fn, parameters, gradients, X, Y, epsilon, cost_function=CallableRef("grader_fixtures:l2_cost"))
+        answers[epsilon] = _cost_function_answers(epsilon)
+    wrong = [e for e in COST_FUNCTION_EPSILONS if abs(got[e] - answers[e]["right"]) > 1e-4 * answers[e]["right"] + 1e-9]
+    if not wrong:
+        return
+    if all(abs(got[e] - answers[e]["forward_propagation_n"]) <= 1e-6 * answers[e]["forward_propagation_n"] + 1e-9 for e in COST_FUNCTION_EPSILONS):
+        raise Mistake(
+            "gradient_check_n ignores its cost_function argument: given another cost, it still differentiates forward_propagation_n.",
+            "When cost_function is given, compute J_plus and J_minus with it; use forward_propagation_n only when it is None.",
+        )
+    small, large = COST_FUNCTION_EPSILONS[1], COST_FUNCTION_EPSILONS[0]
+    # The right answers for the two steps differ by far more than round-off (> 1e-4 of their size).
+    if abs(got[small] - got[large]) <= 1e-7 * abs(got[small]):
+        raise Mistake(
+            f"gradient_check_n returns the same difference ({got[small]:.4g}) for epsilon = {large:g} and {small:g}: it ignores its epsilon argument.",
+            "Perturb theta by the epsilon argument, and divide by 2 * epsilon.",
+        )
+    e = wrong[0]
+    raise Mistake(
+        f"With another cost function and epsilon = {e:g}, your gradient_check_n returns {got[e]:.4g}, which is not the relative difference for that cost.",
+        "Compute J_plus and J_minus with cost_function, perturbing theta by the epsilon argument.",
+    )

@@ -75,45 +75,51 @@ def _zeros_values(fn):
 # ------------------------------------------------------- random and He
 
 
-def _spread_hypotheses(dims: list[int], l: int, expected: float) -> list[tuple[float, str]]:
-    """Standard deviations that well-known mistakes would give for layer ``l``, with their diagnosis."""
-    fan_in, fan_out = dims[l - 1], dims[l]
+def _spread_hypotheses(dims: list[int], expected_std) -> list[tuple[object, str]]:
+    """Per-layer standard deviations that well-known mistakes give (``l -> std``), with their diagnosis."""
     return [
-        (np.sqrt(2.0 / fan_out), "the weights are scaled by the current layer's size n[l]; He uses the previous layer's size n[l-1] (the fan-in)."),
-        (np.sqrt(1.0 / fan_in), "the weights have variance 1/n[l-1] (Xavier); He initialization uses 2/n[l-1] for ReLU layers."),
-        (2.0 / fan_in, "the weights are scaled by 2/n[l-1] instead of its square root: the variance should be 2/n[l-1], so the standard deviation is sqrt(2/n[l-1])."),
-        (np.sqrt(2.0 / dims[1]), "every layer is scaled with layers_dims[1]; use the size of the layer before layer l, layers_dims[l-1]."),
-        (1.0, "the weights are not scaled at all: they are plain standard normal draws."),
-        (0.1, "the weights are divided by 10 instead of multiplied by 10."),
-        (expected / np.sqrt(3.0), "the spread is that of a uniform draw: use rng.standard_normal, not rng.random/uniform."),
+        (lambda l: np.sqrt(2.0 / dims[l]), "the weights are scaled by the current layer's size n[l]; He uses the previous layer's size n[l-1] (the fan-in)."),
+        (lambda l: np.sqrt(1.0 / dims[l - 1]), "the weights have variance 1/n[l-1] (Xavier); He initialization uses 2/n[l-1] for ReLU layers."),
+        (lambda l: 2.0 / dims[l - 1], "the weights are scaled by 2/n[l-1] instead of its square root: the variance should be 2/n[l-1], so the standard deviation is sqrt(2/n[l-1])."),
+        (lambda l: np.sqrt(2.0 / dims[1]), "every layer is scaled with layers_dims[1]; use the size of the layer before layer l, layers_dims[l-1]."),
+        (lambda l: 1.0, "the weights are not scaled at all: they are plain standard normal draws."),
+        (lambda l: 0.1, "the weights are divided by 10 instead of multiplied by 10."),
+        (lambda l: expected_std(dims, l) / np.sqrt(3.0), "the spread is that of a uniform draw: use rng.standard_normal, not rng.random/uniform."),
     ]
 
 
 def check_spread(fn, expected_std, seed: int, name: str) -> None:
-    """Layer by layer: zero biases, std as ``expected_std(dims, l)``, zero mean, normal shape."""
+    """Every layer: std as ``expected_std(dims, l)``, zero mean, normal shape; zero biases.
+
+    A wrong spread is named after the mistake that accounts for every layer at
+    once, so mistakes that agree on one layer are told apart by the others.
+    """
     dims = BIG_DIMS
     result, what = _call(fn, dims, seed)
     arrays = check_structure(result, dims, what)
-    for l in range(1, len(dims)):
+    layers = range(1, len(dims))
+    actual = {l: float(arrays[f"W{l}"].std()) for l in layers}
+    # The sample std of n normal draws has relative sd 1/sqrt(2n) (<= 0.3% here); 3% is > 10 sd.
+    off = [l for l in layers if abs(actual[l] / expected_std(dims, l) - 1) > 0.03]
+    if off:
+        l = off[0]
+        for std, diagnosis in _spread_hypotheses(dims, expected_std):
+            if all(abs(actual[k] / std(k) - 1) <= 0.03 for k in layers):
+                raise Mistake(f"W{l} of {what} has standard deviation {actual[l]:.4g}: {diagnosis}")
+        raise Mistake(
+            f"W{l} of {what} has standard deviation {actual[l]:.4g}, which is not what {name} should give for a layer of fan-in {dims[l - 1]}.",
+            "Check the scale factor and which layer size it uses.",
+        )
+    for l in layers:
         W = arrays[f"W{l}"]
         n = W.size
         target = expected_std(dims, l)
-        actual = float(W.std())
-        # The sample std of n normal draws has relative sd 1/sqrt(2n) (<= 0.3% here); 3% is > 10 sd.
-        if abs(actual / target - 1) > 0.03:
-            for std, diagnosis in _spread_hypotheses(dims, l, target):
-                if abs(actual / std - 1) <= 0.03 and abs(std / target - 1) > 0.06:
-                    raise Mistake(f"W{l} of {what} has standard deviation {actual:.4g}: {diagnosis}")
-            raise Mistake(
-                f"W{l} of {what} has standard deviation {actual:.4g}, which is not what {name} should give for a layer of fan-in {dims[l - 1]}.",
-                "Check the scale factor and which layer size it uses.",
-            )
         # The mean of n draws has sd target/sqrt(n); 6 sd cannot be reached by chance.
         if abs(float(W.mean())) > 6 * target / np.sqrt(n):
             raise Mistake(f"W{l} of {what} has mean {W.mean():.4g}, far from 0.", "The weights should be centred on 0.")
         # For a normal distribution 68.3% of draws lie within one std of the mean (uniform: 57.7%).
         # With n >= 60,000 the fraction has sd <= 0.002; the 0.03 band is 15 sd wide.
-        inside = float(np.mean(np.abs(W) < actual))
+        inside = float(np.mean(np.abs(W) < actual[l]))
         if abs(inside - 0.6827) > 0.03:
             raise Mistake(
                 f"W{l} of {what} does not look normally distributed ({inside:.1%} of the weights lie within one standard deviation; a normal draw gives 68.3%).",

@@ -342,7 +342,7 @@ def _expect_layout(ex: _Exercise, params: Any, dims: list[int]) -> dict:
                 "input (layer 0) to the first layer, so the loop starts at l = 1.")
     n_weights = sum(1 for key in params if key.startswith("W"))
     if n_weights != L:
-        more = "Is the loop stopping one layer early?" if n_weights == L - 1 else (
+        more = "The last layer is missing: is the loop stopping one layer early?" if n_weights == L - 1 else (
             "Is the loop going one layer too far?" if n_weights == L + 1 else "")
         ex.fail(f"{call} has {n_weights} weight matrices ({sorted(params, key=_natural)}), but "
                 f"layers_dims describes L = {L} layers: one per entry after the input. {more}".rstrip())
@@ -367,6 +367,8 @@ def _expect_layout(ex: _Exercise, params: Any, dims: list[int]) -> dict:
                 why = "It is 1-D; make it a column, shape (n_l, 1), so it broadcasts over the examples."
             elif b.shape == (1, rows):
                 why = "It is a row; biases are columns, one entry per unit of the layer."
+            elif l > 1 and b.shape[:1] == (dims[1],) and dims[1] != rows:
+                why = f"Its first dimension is layers_dims[1] = {dims[1]}: use the size of layer l, layers_dims[l]."
             else:
                 why = "There is one bias per unit of layer l, as a column."
             ex.fail(f"with layers_dims = {dims}, b{l} has shape {b.shape}, expected {(rows, 1)}. {why}")
@@ -384,16 +386,14 @@ def _expect_zero_biases(ex: _Exercise, params: dict) -> None:
                                                "(random weights already break the symmetry).")
 
 
-def _expect_normal_weights(ex: _Exercise, W: np.ndarray, name: str, target: float, rule: str,
-                           alternatives: list[tuple[float, str]]) -> None:
-    """Entries of ``W`` look like independent draws from N(0, target**2).
+def _normal_std(ex: _Exercise, W: np.ndarray, name: str) -> float:
+    """The std of ``W``'s entries, once they look like independent draws from N(0, std**2).
 
     Every matrix tested holds at least 20,000 entries (n). Bounds, in standard
     deviations of the statistic for normal draws:
       * mean within 0.1 std: the sample mean has sd std/sqrt(n) <= 0.0071 std (14 sd);
       * excess kurtosis within 0.5 of 0: its sd is sqrt(24/n) <= 0.035 (14 sd);
-        uniform draws give -1.2;
-      * std within 5% of target: the sample std has relative sd 1/sqrt(2n) <= 0.5% (10 sd).
+        uniform draws give -1.2.
     """
     values = np.asarray(W, dtype=np.float64).reshape(-1)
     assert values.size >= 20_000, "the bounds below are sized for at least 20,000 draws"
@@ -403,7 +403,7 @@ def _expect_normal_weights(ex: _Exercise, W: np.ndarray, name: str, target: floa
     mean, std = values.mean(), values.std()
     if abs(mean) > 0.1 * std:
         ex.fail(f"{name} has mean {mean:.4g} but weights should be centred on 0 (std {std:.4g}). "
-                "rng.random draws from [0, 1); draw from a normal distribution with rng.standard_normal.")
+                "rng.random draws uniformly from [0, 1); draw from a normal distribution with rng.standard_normal.")
     ex.ok()
     kurtosis = float(np.mean((values - mean) ** 4) / std**4 - 3.0)
     if abs(kurtosis) > 0.5:
@@ -411,10 +411,29 @@ def _expect_normal_weights(ex: _Exercise, W: np.ndarray, name: str, target: floa
         ex.fail(f"the entries of {name} are {shape} (excess kurtosis {kurtosis:.2f}; normal draws give 0). "
                 "Draw them with rng.standard_normal (or rng.normal), not rng.random or rng.uniform.")
     ex.ok()
-    if abs(std / target - 1) > 0.05:
-        cause = _first_match(std, alternatives, rtol=0.05)
-        ex.fail(f"{name} has std {std:.4g}, but {rule} gives {target:.4g}. " + (cause or
-                "Check the factor you multiply the standard normal draws by."))
+    return float(std)
+
+
+# The sample std of n >= 20,000 normal draws has relative sd 1/sqrt(2n) <= 0.5%: a 5%
+# band is 10 sd wide, and every wrong scale the checks name is at least 20% away.
+_STD_RTOL = 0.05
+
+
+def _expect_scales(ex: _Exercise, stds: dict[int, float], target: Callable[[int], float], rule: Callable[[int], str],
+                   mistakes: list[tuple[Callable[[int], float], Callable[[int], str]]]) -> None:
+    """Each layer's std (``stds[l]``) is ``target(l)``; otherwise name the mistake.
+
+    A mistake is a std per layer and its explanation for layer ``l``. It is named
+    only when it accounts for every layer, so two mistakes that agree on one layer
+    (the current layer's size and ``layers_dims[1]``, say) are told apart by the others.
+    """
+    off = [l for l in sorted(stds) if abs(stds[l] / target(l) - 1) > _STD_RTOL]
+    if off:
+        l = off[0]
+        cause = next((explain(l) for std, explain in mistakes
+                      if all(abs(stds[k] / std(k) - 1) <= _STD_RTOL for k in stds)),
+                     "Check the factor you multiply the standard normal draws by, and which layer size it uses.")
+        ex.fail(f"W{l} has std {stds[l]:.4g}, but {rule(l)} gives {target(l):.4g}. {cause}")
     ex.ok()
 
 
@@ -447,13 +466,13 @@ def check_initialize_parameters_random(initialize_parameters_random: Callable) -
             _expect_zero_biases(ex, params)
         dims = [300, 200, 100]  # 60,000 and 20,000 weights: enough for tight statistics
         params = _expect_layout(ex, ex.call(list(dims), np.random.default_rng(1)), dims)
-        for l in (1, 2):
-            _expect_normal_weights(ex, params[f"W{l}"], f"W{l}", 10.0, "10 * standard normal", [
-                (1.0, "That is a plain standard normal: did you forget to multiply by 10?"),
-                (0.1, "Did you divide by 10 instead of multiplying?"),
-                (100.0, "Multiply by 10 once; the std of 10 * N(0, 1) is 10."),
-            ])
-        _expect_uses_rng(ex, dims)
+        stds = {l: _normal_std(ex, params[f"W{l}"], f"W{l}") for l in (1, 2)}
+        _expect_scales(ex, stds, lambda l: 10.0, lambda l: "10 * standard normal", [
+            (lambda l: 1.0, lambda l: "That is a plain standard normal: did you forget to multiply by 10?"),
+            (lambda l: 0.1, lambda l: "Did you divide by 10 instead of multiplying?"),
+            (lambda l: 100.0, lambda l: "Multiply by 10 once; the std of 10 * N(0, 1) is 10."),
+        ])
+        _expect_uses_rng(ex, [7, 5, 3, 1])
 
 
 def check_initialize_parameters_he(initialize_parameters_he: Callable) -> None:
@@ -462,24 +481,29 @@ def check_initialize_parameters_he(initialize_parameters_he: Callable) -> None:
         for dims in ([7, 5, 3, 1], [4, 1]):
             params = _expect_layout(ex, ex.call(list(dims), np.random.default_rng(0)), dims)
             _expect_zero_biases(ex, params)
-        # Layer sizes chosen so that every mistake below gives a std at least 20% off.
-        dims = [300, 200, 100]
+        # Three layers of 60,000, 20,000 and 40,000 weights, sizes chosen so that each mistake
+        # below gives, on some layer, a std at least 20% off both the right one and the others'.
+        dims = [300, 200, 100, 400]
         params = _expect_layout(ex, ex.call(list(dims), np.random.default_rng(1)), dims)
-        for l in (1, 2):
-            fan_in, size = dims[l - 1], dims[l]
-            _expect_normal_weights(
-                ex, params[f"W{l}"], f"W{l}", math.sqrt(2 / fan_in),
-                f"He initialization with fan_in = layers_dims[{l - 1}] = {fan_in}, sqrt(2 / {fan_in}),",
-                [
-                    (math.sqrt(2 / size), f"That is sqrt(2 / {size}): did you use the current layer's size "
-                     f"instead of the previous layer's? He init scales by the fan-in, the number of inputs "
-                     "each unit receives."),
-                    (math.sqrt(1 / fan_in), f"That is sqrt(1 / {fan_in}) (Xavier's scale); He init for ReLU "
-                     "uses 2 / fan_in: ReLU zeroes about half of its inputs and the 2 makes up for it."),
-                    (2 / fan_in, f"That is 2 / {fan_in}, the variance: the standard deviation is its square root."),
-                    (1.0, "The draws are not scaled at all: multiply them by sqrt(2 / fan_in)."),
-                ])
-        _expect_uses_rng(ex, dims)
+        stds = {l: _normal_std(ex, params[f"W{l}"], f"W{l}") for l in (1, 2, 3)}
+        _expect_scales(
+            ex, stds, lambda l: math.sqrt(2 / dims[l - 1]),
+            lambda l: f"He initialization with fan_in = layers_dims[{l - 1}] = {dims[l - 1]}, sqrt(2 / {dims[l - 1]}),",
+            [
+                (lambda l: math.sqrt(2 / dims[l]),
+                 lambda l: f"That is sqrt(2 / {dims[l]}): did you use the current layer's size instead of the "
+                           "previous layer's? He init scales by the fan-in, the number of inputs each unit receives."),
+                (lambda l: math.sqrt(1 / dims[l - 1]),
+                 lambda l: f"That is sqrt(1 / {dims[l - 1]}) (Xavier's scale); He init for ReLU uses 2 / fan_in: "
+                           "ReLU zeroes about half of its inputs and the 2 makes up for it."),
+                (lambda l: 2 / dims[l - 1],
+                 lambda l: f"That is 2 / {dims[l - 1]}, the variance: the standard deviation is its square root."),
+                (lambda l: math.sqrt(2 / dims[1]),
+                 lambda l: f"Every layer has std sqrt(2 / {dims[1]}): the scale uses layers_dims[1] for every layer. "
+                           "Each layer's fan-in is the size of the layer before it, layers_dims[l-1]."),
+                (lambda l: 1.0, lambda l: "The draws are not scaled at all: multiply them by sqrt(2 / fan_in)."),
+            ])
+        _expect_uses_rng(ex, [7, 5, 3, 1])
 
 
 # --------------------------------------------------------------------------------------
@@ -926,6 +950,11 @@ def _fixture_backward_wrong(x, theta):
     return x * theta**2
 
 
+def _fixture_backward_negated(x, theta):
+    """The derivative of :func:`_fixture_forward_cubic` with the wrong sign."""
+    return -3 * x * theta**2
+
+
 def check_forward_propagation(forward_propagation: Callable) -> None:
     """J(theta) = theta * x on a few hand-made cases."""
     with _Exercise("forward_propagation", forward_propagation) as ex:
@@ -964,35 +993,56 @@ def check_gradient_check(gradient_check: Callable) -> None:
         stand_in = {"forward_propagation": _fixture_forward_cubic, "backward_propagation": _fixture_backward_cubic}
         note = "with forward_propagation(x, theta) = x * theta**3 and backward_propagation its derivative"
         value = ex.expect_number(ex.call_with(stand_in, note, x, theta, epsilon), "The difference")
+        # Is backward_propagation really called? A wrong one (2 instead of 6) must change the result.
+        wrong = {"forward_propagation": _fixture_forward_cubic, "backward_propagation": _fixture_backward_wrong}
+        wrong_value = ex.expect_number(ex.call_with(wrong, "with a deliberately wrong backward_propagation",
+                                                    x, theta, epsilon), "The difference")
 
         # By hand, for J = x * theta**3 at x = 2, theta = 1 and a large epsilon = 0.5:
         # J(1.5) = 6.75, J(1) = 2, J(0.5) = 0.25 and grad = 3 * x * theta**2 = 6. The centred
         # difference (6.75 - 0.25) / 1 = 6.5 is visibly not 6, so the result is 0.5 / 12.5.
         if not _near(value, 0.5 / 12.5, rtol=1e-9):
-            cause = _first_match(value, [
-                (0.0, "grad equals gradapprox: grad must come from backward_propagation(x, theta)."),
-                (3.5 / 15.5, "That is a one-sided difference (J(theta + eps) - J(theta)) / eps = 9.5; use the "
-                             "centred difference (J(theta + eps) - J(theta - eps)) / (2 eps), far more accurate."),
-                (2.5 / 9.5, "That is a one-sided difference (J(theta) - J(theta - eps)) / eps = 3.5; use the centred one."),
-                (7.0 / 19.0, "J(theta + eps) - J(theta - eps) spans 2 * epsilon: divide by 2 * epsilon, not epsilon."),
-                (4.5 / 8.5, "Your grad does not come from backward_propagation (the check replaced it by a stand-in): "
-                            "call backward_propagation(x, theta) rather than writing the derivative out."),
-                (6.5, "That is gradapprox itself; return the relative difference between grad and gradapprox."),
-                (6.0, "That is grad itself; return the relative difference between grad and gradapprox."),
-                (-0.04, "It is negative: the numerator is a norm (np.linalg.norm), never negative."),
-            ], rtol=1e-9) or "The result is ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."
+            if value < 1e-6 and wrong_value > 0.3:
+                # grad does come from backward_propagation, and gradapprox is 6 (not 6.5): a much
+                # smaller step than the epsilon given was used.
+                cause = ("Your gradapprox is the exact slope 6, as if epsilon were tiny: use the epsilon argument "
+                         "the function is given, not a value of your own.")
+            else:
+                cause = _first_match(value, [
+                    (0.0, "grad equals gradapprox: grad must come from backward_propagation(x, theta)."),
+                    (3.5 / 15.5, "That is a one-sided difference (J(theta + eps) - J(theta)) / eps = 9.5; use the "
+                                 "centred difference (J(theta + eps) - J(theta - eps)) / (2 eps), far more accurate."),
+                    (2.5 / 9.5, "That is a one-sided difference (J(theta) - J(theta - eps)) / eps = 3.5; use the centred one."),
+                    (7.0 / 19.0, "J(theta + eps) - J(theta - eps) spans 2 * epsilon: divide by 2 * epsilon, not epsilon."),
+                    (4.5 / 8.5, "Your grad does not come from backward_propagation (the check replaced it by a stand-in): "
+                                "call backward_propagation(x, theta) rather than writing the derivative out."),
+                    (6.5, "That is gradapprox itself; return the relative difference between grad and gradapprox."),
+                    (6.0, "That is grad itself; return the relative difference between grad and gradapprox."),
+                    (0.5, "That is the absolute difference ||grad - gradapprox|| = 0.5; divide it by "
+                          "||grad|| + ||gradapprox|| to make it relative."),
+                    (-0.04, "It is negative: the numerator is a norm (np.linalg.norm), never negative."),
+                ], rtol=1e-9) or "The result is ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."
             ex.fail(f"with J = x * theta**3, x = {x:g}, theta = {theta:g}, epsilon = {epsilon:g}: grad = 6, "
                     f"the centred difference is 6.5, so the result should be 0.5 / 12.5 = 0.04; "
                     f"yours is {value:.6g}. {cause}")
         ex.ok()
 
-        # Is backward_propagation really called? A wrong one must give a large difference.
-        wrong = {"forward_propagation": _fixture_forward_cubic, "backward_propagation": _fixture_backward_wrong}
-        value = ex.expect_number(ex.call_with(wrong, "with a deliberately wrong backward_propagation",
-                                              x, theta, epsilon), "The difference")
-        ex.expect(value > 0.3,
+        ex.expect(wrong_value > 0.3,
                   f"with a deliberately wrong backward_propagation (2 instead of 6) the difference should be "
-                  f"large, but it is {value:.3g}. grad must come from calling backward_propagation(x, theta).")
+                  f"large, but it is {wrong_value:.3g}. grad must come from calling backward_propagation(x, theta).")
+
+        # A gradient of the wrong sign: grad = -6 and gradapprox = 6.5 give |-6 - 6.5| / (6 + 6.5) = 1.
+        negated = {"forward_propagation": _fixture_forward_cubic, "backward_propagation": _fixture_backward_negated}
+        value = ex.expect_number(ex.call_with(negated, "with a backward_propagation of the wrong sign", x, theta, epsilon),
+                                 "The difference")
+        if not _near(value, 1.0, rtol=1e-9):
+            cause = _first_match(value, [
+                (12.5 / 0.5, "The denominator is ||grad + gradapprox||; it is ||grad|| + ||gradapprox||, two norms "
+                             "added, so that opposite signs give the largest difference, 1."),
+            ], rtol=1e-9) or "The result is ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."
+            ex.fail(f"with a backward_propagation of the wrong sign (grad = -6, gradapprox = 6.5) the difference "
+                    f"should be |-6 - 6.5| / (6 + 6.5) = 1; yours is {value:.6g}. {cause}")
+        ex.ok()
 
         # The default epsilon (1e-7) makes the centred difference agree closely with the
         # derivative: about 1e-10 here, from rounding alone.
@@ -1012,16 +1062,34 @@ _GC_PARAMETERS = {"W1": [[3.0, 0.0], [0.0, 0.0]], "b1": [[0.0], [0.0]], "W2": [[
 
 
 def _fixture_cost_half_square(X, Y, parameters):
-    """Stand-in for ``forward_propagation_n``: ``J = 0.5 * ||theta||**2``, whose gradient is theta.
+    """Stand-in for ``forward_propagation_n``: ``J = 0.5 * ||theta||**2 + 100 * sum(X)``.
 
-    Centred differences are exact for a quadratic, whatever epsilon.
+    Its gradient with respect to theta is theta itself, and centred differences
+    are exact for a quadratic, whatever epsilon. The checks pass ``X = 0``, so the
+    data term adds nothing unless ``X`` is moved, and then it shows.
     """
-    return 0.5 * sum(float(np.sum(np.square(value))) for value in parameters.values()), {}
+    return 0.5 * sum(float(np.sum(np.square(value))) for value in parameters.values()) + 100 * float(np.sum(X)), {}
+
+
+def _order_cause(difference: Callable, X: np.ndarray, Y: np.ndarray, epsilon: float) -> str | None:
+    """Asked when exact gradients give a non-zero difference: is grad in another order than theta?
+
+    With every entry of theta equal (and gradients equal to theta), any reordering of grad
+    leaves it unchanged, so the difference is 0 again exactly when the order was the trouble.
+    """
+    ones = {key: np.ones_like(np.array(value)) for key, value in _GC_PARAMETERS.items()}
+    grads = {"d" + key: ones[key].copy() for key in reversed(list(ones))}
+    if difference(ones, grads, X, Y, epsilon, stand_in=True) > 1e-9:
+        return None
+    return ("grad and gradapprox are not in the same order: when every entry of theta is equal, the difference "
+            "is 0, so each entry of gradapprox is right but sits against another entry of grad. Stack grad in "
+            "theta's order, the layout dictionary_to_vector returned (gradients_to_vector does).")
 
 
 def check_gradient_check_n(gradient_check_n: Callable) -> None:
-    """Run with a stand-in cost J = ||theta||^2 / 2 (gradient: theta itself) and on a tiny
-    network: per-entry centred differences, the 2-norm measure, parameters left alone."""
+    """Run with a stand-in cost J = ||theta||^2 / 2 + 100 * sum(X) (gradient: theta itself) and on
+    a tiny network: per-entry centred differences of theta only, grad in theta's order, the
+    2-norm measure, parameters left alone."""
     with _Exercise("gradient_check_n", gradient_check_n) as ex:
 
         def difference(params: dict, grads: dict, X: np.ndarray, Y: np.ndarray, *epsilon: float,
@@ -1030,7 +1098,7 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
             args = (given_params, given_grads, X.copy(), Y.copy(), *epsilon)
             if stand_in:
                 result = ex.call_with({"forward_propagation_n": _fixture_cost_half_square},
-                                      "with forward_propagation_n replaced by J = ||theta||^2 / 2", *args)
+                                      "with forward_propagation_n replaced by J = ||theta||^2 / 2 + 100 * sum(X)", *args)
             else:
                 result = ex.call(*args)
             # 1e-12: restoring a perturbed entry by adding epsilon back may be off by a rounding error.
@@ -1039,11 +1107,13 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
             return ex.expect_number(result, "The difference")
 
         params = {key: np.array(value) for key, value in _GC_PARAMETERS.items()}
-        X, Y = np.zeros((2, 1)), np.zeros((1, 1))  # the stand-in cost ignores them
+        X, Y = np.zeros((2, 1)), np.zeros((1, 1))  # the stand-in cost depends on theta only, while X stays 0
 
-        # Exact gradients: for this cost gradapprox equals theta even with epsilon = 0.5.
+        # Exact gradients: for this cost gradapprox equals theta even with epsilon = 0.5. The
+        # gradients dict lists its keys last layer first, so grad must follow theta's layout,
+        # not the dict's order.
         epsilon = 0.5
-        exact = {"d" + key: value.copy() for key, value in params.items()}
+        exact = {"d" + key: params[key].copy() for key in reversed(list(params))}
         value = difference(params, exact, X, Y, epsilon, stand_in=True)
         if value > 1e-9:
             # What each mistake makes of gradapprox here, and the difference that follows
@@ -1067,12 +1137,19 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
                 # gradapprox = running sums (3, 3, 3, 3, 3, 3, 3, 7, 7): squared norms 112 and 161
                 (math.sqrt(112) / (5 + math.sqrt(161)), "The perturbations pile up from one i to the next: copy "
                                                          "theta afresh for every i, inside the loop."),
-            ], rtol=1e-6) or ("For this cost gradapprox must equal theta exactly: start each i from a fresh "
-                              "copy of theta, move entry i by +epsilon and -epsilon, and divide by 2 * epsilon. "
-                              "(The check swaps in this cost by replacing forward_propagation_n: call the cost "
-                              "by that name, as the docstring says.)")
-            ex.fail(f"with the cost J = ||theta||^2 / 2, whose gradient is theta itself, and gradients equal "
-                    f"to theta, the difference should be 0; yours is {value:.6g} (epsilon = {epsilon}). {cause}")
+                # gradapprox = 200 everywhere (all of X moved: 100 * 2 entries): squared norms
+                # (3 - 200)^2 + 7 * 200^2 + (4 - 200)^2 = 357225 and 9 * 200^2; 100 for one entry of X
+                (math.sqrt(357225) / (5 + 600), "gradapprox comes from moving X: perturb entry i of theta; "
+                                                "the data X stay fixed."),
+                (math.sqrt(88625) / (5 + 300), "gradapprox comes from moving X: perturb entry i of theta; "
+                                               "the data X stay fixed."),
+            ], rtol=1e-6) or _order_cause(difference, X, Y, epsilon) or (
+                "For this cost gradapprox must equal theta exactly: start each i from a fresh copy of theta, "
+                "move entry i by +epsilon and -epsilon, and divide by 2 * epsilon. (The check swaps in this "
+                "cost by replacing forward_propagation_n: call the cost by that name, as the docstring says.)")
+            ex.fail(f"with the cost J = ||theta||^2 / 2 + 100 * sum(X), whose gradient with respect to theta is "
+                    f"theta itself, and gradients equal to theta, the difference should be 0; yours is "
+                    f"{value:.6g} (epsilon = {epsilon}). {cause}")
         ex.ok()
 
         # Gradients off by 12 in one entry: ||grad|| = 13, ||gradapprox|| = ||theta|| = 5,

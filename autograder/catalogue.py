@@ -238,7 +238,7 @@ REG = [
     wrong("cost-with-biases", COST, Edit(WEIGHTS_ONLY, "if key[0] in 'Wb'"), "biases are not penalized",
           what="biases included in the penalty"),
     wrong("cost-without-W3", COST,
-          _cost_source("lambd / (2 * m) * (np.sum(np.square(W1)) + np.sum(np.square(W2)))"), "leaves out W3",
+          _cost_source("lambd / (2 * m) * (np.sum(np.square(W1)) + np.sum(np.square(W2)))"), "W3 is left out",
           what="a layer left out"),
     wrong("cost-penalty-only", COST, Edit("compute_cost(A3, Y) + ", ""), "cross-entropy",
           what="the cross-entropy term forgotten"),

@@ -706,7 +706,7 @@ def dropout_scaled_mask(X, parameters, keep_prob, rng):
 
 
 @pytest.mark.parametrize("mistake, keyword", [
-    (dropout_unscaled, "not scaled"),
+    (dropout_unscaled, "not divided by keep_prob"),
     (dropout_times_keep_prob, "multiplied by keep_prob"),
     (dropout_inverted_mask, "inverted"),
     (dropout_normal_draws, "normal draws"),

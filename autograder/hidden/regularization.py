@@ -49,15 +49,21 @@ def _penalty_hypotheses(parameters: dict, m: int, lambd: float) -> list[tuple[fl
     Ws = [v for k, v in sorted(parameters.items()) if k.startswith("W")]
     bs = [v for k, v in sorted(parameters.items()) if k.startswith("b")]
     S = sum(float(np.sum(W**2)) for W in Ws)
+    factor = lambd / (2 * m)
     found = [
         (lambd / m * S, "The penalty is twice too large: it uses lambd/m instead of lambd/(2m).", "The 1/2 makes the derivative of the penalty come out as lambd/m * W."),
-        (lambd / 2 * S, "The penalty is m times too large: the 1/m factor is missing.", "Like the cross-entropy, the penalty is averaged over the m examples."),
+        (lambd / 2 * S, "The penalty is m times too large: the 1/m factor is missing.",
+         "Like the cross-entropy, the penalty is averaged over the m examples (m = Y.shape[1]; len(Y) is 1, the number of rows)."),
         (lambd * S, "The penalty misses both the 1/2 and the 1/m.", "The penalty is lambd / (2m) times the sum of squared weights."),
-        (lambd / (2 * m) * sum(float(np.linalg.norm(W)) for W in Ws), "The weight norms are not squared.", "Sum the squares of the entries: np.sum(np.square(W))."),
-        (lambd / (2 * m) * (S + sum(float(np.sum(b**2)) for b in bs)), "The penalty includes the biases.", "Only the weight matrices W1, W2, W3 are penalized."),
+        (factor * sum(float(np.linalg.norm(W)) for W in Ws), "The weight norms are not squared.", "Sum the squares of the entries: np.sum(np.square(W))."),
+        (factor * sum(float(np.sum(W)) ** 2 for W in Ws), "The penalty takes the square of the sum of each matrix's entries.",
+         "Square every entry, then add them up: the square of the sum is not the sum of the squares."),
+        (factor * sum(float(np.mean(W**2)) for W in Ws), "The penalty averages each matrix's squared entries (np.mean).", "Add the squares up (np.sum)."),
+        (factor * (S + sum(float(np.sum(b**2)) for b in bs)), "The penalty includes the biases; biases are not penalized.", "Only the weight matrices W1, W2, W3 are."),
+        (-factor * S, "The penalty is subtracted: the cost should grow by it.", "Add lambd / (2m) times the sum of squared weights."),
     ]
     for i, W in enumerate(Ws, start=1):
-        found.append((lambd / (2 * m) * (S - float(np.sum(W**2))), f"The penalty leaves out W{i}.", "Sum the squared entries of every weight matrix."))
+        found.append((factor * (S - float(np.sum(W**2))), f"W{i} is left out of the penalty.", "Sum the squared entries of every weight matrix."))
     return found
 
 
@@ -116,7 +122,12 @@ def _grad_case(fn, case_index: int, lambd_override: float | None = None):
     parameters, X, Y = _instance(40 + case_index, dims, m)
     _, cache = network.forward_propagation(X, parameters)
     expected = reference.backward_propagation_with_regularization(X, Y, dict(cache), lambd)
-    result = expect_dict(fn(X.copy(), Y.copy(), {k: v.copy() for k, v in cache.items()}, lambd), "backward_propagation_with_regularization")
+    given = {k: v.copy() for k, v in cache.items()}
+    result = expect_dict(fn(X.copy(), Y.copy(), given, lambd), "backward_propagation_with_regularization")
+    changed = sorted(k for k in cache if not np.array_equal(given.get(k), cache[k]))
+    if changed:
+        raise Mistake(f"backward_propagation_with_regularization changes the cache ({', '.join(changed)}) in place.",
+                      "The cache's W are the network's parameters: compute the L2 term into a new array (x = x + ...).")
     got = {}
     for l in (1, 2, 3):
         for p in "Wb":
@@ -147,6 +158,13 @@ def _l2_dW(fn):
                 raise Mistake(f"{key} is missing the L2 term.", "Every weight matrix gets the extra term lambd/m * W, not only some layers.")
             if _close(extra, 2 * lambd / m * W):
                 raise Mistake(f"{key} adds the L2 term twice.")
+            if _close(extra, lambd * W):
+                raise Mistake(f"{key} adds lambd * W{l}: the 1/m is missing.", "The penalty is averaged over the m examples, and so is its gradient.")
+            if _close(extra, -lambd / m * W):
+                raise Mistake(f"{key} subtracts the L2 term: its sign is flipped.", "The penalty grows with the weights, so its gradient points the same way as W.")
+            factor = float(np.sum(extra * W) / np.sum(W * W))
+            if not _close(extra, factor * W):
+                raise Mistake(f"The extra term in {key} is not a multiple of W{l}.", "The derivative of lambd/(2m) * sum(W^2) with respect to W is proportional to W.")
             raise Mistake(f"{key} does not match the gradient of the regularized cost (network {dims_text(parameters)}, m = {m}, lambd = {lambd}).", "dW = (backprop's dW) + lambd/m * W.")
 
 
@@ -215,6 +233,9 @@ def _dropout_run(fn, seed: int, dims, m: int, keep_prob: float):
     for l in (1, 2):
         if f"D{l}" not in cache:
             raise Mistake(f"The cache has no 'D{l}'.", "Keep each mask in the cache: backward propagation must reuse the same masks.")
+        if isinstance(cache[f"D{l}"], np.ndarray) and cache[f"D{l}"].shape != (dims[l], m) and cache[f"D{l}"].size < dims[l] * m:
+            raise Mistake(f"D{l} has shape {cache[f'D{l}'].shape}; it should be {(dims[l], m)}, the shape of A{l}.",
+                          "The mask has one entry per unit and example: each example drops its own units.")
         D = expect_array(cache[f"D{l}"], (dims[l], m), f"D{l}", "forward_propagation_with_dropout")
         if not np.all((D == 0) | (D == 1)):
             raise Mistake(f"D{l} holds values other than 0 and 1.", "Store the keep-mask itself (True/1 = kept); the 1/keep_prob scaling goes into A, not into D.")
@@ -279,7 +300,7 @@ def _dropout_statistics(fn):
                     raise Mistake(f"D{l} keeps {kept:.1%} of the units with keep_prob = {keep_prob}: the mask seems to come from normal draws.", "Compare uniform draws in [0, 1) (rng.random) with keep_prob.")
                 raise Mistake(f"D{l} keeps {kept:.1%} of the units but keep_prob = {keep_prob}.", "Each unit must be kept with probability keep_prob.")
         if np.array_equal(D1, D2):
-            raise Mistake("D1 and D2 are the same mask.", "Draw a fresh mask for each hidden layer.")
+            raise Mistake("D1 and D2 are identical.", "Draw a fresh mask for each hidden layer.")
         if np.all(D1 == D1[:, :1]):
             raise Mistake("D1 is the same for every example.", "Draw a mask entry for every unit and every example: the shape of A1.")
 
@@ -317,8 +338,9 @@ def _dropout_grad_case(fn, seed: int, dims, m: int, keep_prob: float, float_mask
     return got, expected, parameters, X, Y, cache
 
 
-def _dropout_variant(X, Y, cache, keep_prob, scale=(True, True), masks=("D1", "D2")):
-    """Backprop with dropout where a mistake can be modelled (no scaling on a layer, other masks)."""
+def _dropout_variant(X, Y, cache, keep_prob, scale=(True, True), masks=("D1", "D2"), factor=None):
+    """Backprop with dropout where a mistake can be modelled (no scaling on a layer, other masks, another factor)."""
+    factor = 1 / keep_prob if factor is None else factor
     m = X.shape[1]
     dZ3 = cache["A3"] - Y
     grads = {"dW3": dZ3 @ cache["A2"].T / m, "db3": dZ3.sum(axis=1, keepdims=True) / m}
@@ -326,14 +348,14 @@ def _dropout_variant(X, Y, cache, keep_prob, scale=(True, True), masks=("D1", "D
     if masks[1]:
         dA2 = dA2 * cache[masks[1]]
     if scale[1]:
-        dA2 = dA2 / keep_prob
+        dA2 = dA2 * factor
     dZ2 = dA2 * (cache["Z2"] > 0)
     grads.update({"dW2": dZ2 @ cache["A1"].T / m, "db2": dZ2.sum(axis=1, keepdims=True) / m})
     dA1 = cache["W2"].T @ dZ2
     if masks[0]:
         dA1 = dA1 * cache[masks[0]]
     if scale[0]:
-        dA1 = dA1 / keep_prob
+        dA1 = dA1 * factor
     dZ1 = dA1 * (cache["Z1"] > 0)
     grads.update({"dW1": dZ1 @ X.T / m, "db1": dZ1.sum(axis=1, keepdims=True) / m})
     return grads
@@ -346,8 +368,8 @@ def _same(a: dict, b: dict) -> bool:
 @part("backward_propagation_with_dropout", "reuses the forward pass's masks and scaling, for several sizes", 2)
 def _dropout_backward(fn):
     for seed, dims, m, keep_prob, float_masks in (
+        (52, [4, 5, 5, 1], 12, 0.5, True),  # equal hidden sizes first: a mask used on the wrong layer shows as such
         (51, [3, 6, 4, 1], 9, 0.8, False),
-        (52, [4, 5, 5, 1], 12, 0.5, True),
         (53, [2, 7, 3, 1], 6, 0.65, False),
     ):
         got, expected, parameters, X, Y, cache = _dropout_grad_case(fn, seed, dims, m, keep_prob, float_masks)
@@ -360,9 +382,14 @@ def _dropout_backward(fn):
             (dict(scale=(False, False)), "The gradients are masked but not divided by keep_prob.", "The forward pass divided A1 and A2 by keep_prob, so dA1 and dA2 are divided by keep_prob too."),
             (dict(scale=(True, False)), "dA2 is not divided by keep_prob.", "Both masked layers are scaled by 1/keep_prob, in the forward and the backward pass."),
             (dict(scale=(False, True)), "dA1 is not divided by keep_prob.", "Both masked layers are scaled by 1/keep_prob, in the forward and the backward pass."),
+            (dict(factor=keep_prob), "dA1 and dA2 are multiplied by keep_prob instead of divided by it.", "The forward pass divided A1 and A2 by keep_prob; their gradients are scaled the same way."),
             (dict(masks=(None, "D2")), "dA1 is not masked with D1.", "Each hidden layer's gradient goes through the same mask as its activation."),
+            (dict(masks=(None, "D2"), scale=(False, True)), "dA1 is not masked with D1 (nor divided by keep_prob).", "Each hidden layer's gradient goes through the same mask and scaling as its activation."),
             (dict(masks=("D1", None)), "dA2 is not masked with D2.", "Each hidden layer's gradient goes through the same mask as its activation."),
-            (dict(masks=("D2", "D1")) if dims[1] == dims[2] else None, "The masks are swapped: D1 is applied to dA2 and D2 to dA1.", "Use each layer's own mask."),
+            (dict(masks=("D1", None), scale=(True, False)), "dA2 is not masked with D2 (nor divided by keep_prob).", "Each hidden layer's gradient goes through the same mask and scaling as its activation."),
+            (dict(masks=("D2", "D1")) if dims[1] == dims[2] else None, "Each layer's gradient is masked with the other layer's mask: D1 is applied to dA2 and D2 to dA1.", "Use each layer's own mask."),
+            (dict(masks=("D2", "D2")) if dims[1] == dims[2] else None, "dA1 is masked with the other layer's mask, D2.", "Use each layer's own mask: dA1 takes D1."),
+            (dict(masks=("D1", "D1")) if dims[1] == dims[2] else None, "dA2 is masked with the other layer's mask, D1.", "Use each layer's own mask: dA2 takes D2."),
         ]
         for model, diagnosis, hint in models:
             if model is not None and _same(got, _dropout_variant(X, Y, cache, keep_prob, **model)):

@@ -605,9 +605,17 @@ def check_compute_cost_with_regularization(compute_cost_with_regularization: Cal
         # The value on the hand-made case: squares of the weights add up to 22.
         target = lambd / (2 * m) * _L2_SQUARES
         if not _near(full, target, rtol=1e-9):
+            factor = lambd / (2 * m)
             cause = _first_match(full, [
                 (2 * target, "That is twice the right amount: the factor is lambd / (2m), not lambd / m."),
                 (target / 2, "That is half the right amount: the factor is lambd / (2m)."),
+                # The entries of W1, W2, W3 add up to 2, 3 and 1.
+                (factor * (2**2 + 3**2 + 1**2), "That is lambd / (2m) times 2^2 + 3^2 + 1^2, the square of the sum of "
+                                                "each matrix's entries: square every entry first, then add (the square "
+                                                "of the sum is not the sum of the squares)."),
+                # W1, W2, W3 have 6, 6 and 2 entries.
+                (factor * (10 / 6 + 7 / 6 + 5 / 2), "That is lambd / (2m) times the mean of each matrix's squares "
+                                                    "(np.mean): the penalty adds the squares up (np.sum)."),
             ]) or "Check the factor in front of the sum of squares."
             ex.fail(f"here the weights' squares add up to {_L2_SQUARES:g}, m = {m} and lambd = {lambd}, so the "
                     f"penalty lambd / (2m) * {_L2_SQUARES:g} is {target:.6f}; yours is {full:.6f}. {cause}")
@@ -659,6 +667,8 @@ def check_backward_propagation_with_regularization(backward_propagation_with_reg
             if not _near(factor, lambd / m, rtol=1e-6):
                 cause = _first_match(factor, [
                     (lambd / (2 * m), "That is lambd / (2m): differentiating W**2 gives 2W, and the 2 cancels the 1/2."),
+                    (-lambd / m, "The sign is flipped: the penalty grows with the weights, so its gradient "
+                                 "points the same way as W."),
                     (lambd, "The 1/m is missing."),
                     (lambd / m**2, "m is divided twice."),
                 ]) or ""
@@ -752,7 +762,7 @@ def check_forward_propagation_with_dropout(forward_propagation_with_dropout: Cal
             if not np.allclose(ratio, 1 / keep_prob, rtol=1e-9):
                 typical = float(np.median(ratio))
                 cause = _first_match(typical, [
-                    (1.0, "They are not scaled: divide by keep_prob after masking (inverted dropout), so the "
+                    (1.0, "They are not divided by keep_prob: divide after masking (inverted dropout), so the "
                           "expected value of each activation stays what it was without dropout."),
                     (keep_prob, "They are multiplied by keep_prob; divide instead, which keeps the expected "
                                 "value of each activation unchanged."),
@@ -905,7 +915,8 @@ def check_backward_propagation_with_dropout(backward_propagation_with_dropout: C
                 ex.fail(f"unit {own} of layer {l} is dropped for every example (D{l}[{own}, :] is 0), so no "
                         f"gradient can reach W{l}[{own}, :] or b{l}[{own}]; yours are not zero. " + (
                             f"Layer {l} got the other layer's mask: dA{l} takes D{l}."
-                            if wrong_layer else f"Multiply dA{l} by the forward pass's mask cache['D{l}']."))
+                            if wrong_layer else f"dA{l} is not masked with D{l}: multiply it by the forward pass's "
+                                                f"mask cache['D{l}']."))
             ex.ok()
 
         # Is dA scaled by 1 / keep_prob on each hidden layer, like A was? A missing (or

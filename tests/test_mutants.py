@@ -1,0 +1,142 @@
+"""The catalogue of mistakes and correct variants gets the verdicts it must get (issue 5).
+
+Every variant is graded as the class grader grades a notebook (``grade_notebook``:
+sandboxed student process, visible check, hidden checks). No wrong variant may
+earn full points, no correct variant may lose a point, and every wrong variant's
+diagnosis must name its mistake. A deliberately mislabelled catalogue shows the
+harness does fail when it should.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, require_notebook
+
+from autograder import catalogue, mutants
+from autograder.catalogue import CATALOGUE, CORRECT, WRONG, Source, Variant, correct, wrong
+from autograder.sample_class import Edit
+from autograder.solutions import REFERENCE_MODULES
+
+# The mistakes and correct forms issue 5 lists, by catalogue id.
+ISSUE_WRONG = {
+    "initialize_parameters_he": ["he-current-layer", "he-xavier", "he-no-square-root", "he-uniform", "he-bias-ones",
+                                 "he-bias-random", "he-transposed", "he-loop-one-short", "he-layers-dims-1-shape"],
+    "initialize_parameters_zeros": ["zeros-ones", "zeros-transposed", "zeros-loop-one-short", "zeros-layers-dims-1"],
+    "initialize_parameters_random": ["random-without-x10", "random-uniform", "random-bias-random"],
+    "compute_cost_with_regularization": ["cost-lambd-over-m", "cost-without-1/m", "cost-norm-not-squared", "cost-with-biases",
+                                         "cost-without-W3"],
+    "backward_propagation_with_regularization": ["l2-back-half", "l2-back-layer-3-missing", "l2-back-into-db"],
+    "forward_propagation_with_dropout": ["dropout-no-scaling", "dropout-times-keep-prob", "dropout-inverted-mask",
+                                         "dropout-normal-mask", "dropout-on-input", "dropout-on-output",
+                                         "dropout-masks-not-cached", "dropout-one-mask"],
+    "backward_propagation_with_dropout": ["dropout-back-redrawn", "dropout-back-no-scaling", "dropout-back-layer-1-unmasked",
+                                          "dropout-back-wrong-mask"],
+    "gradient_check": ["gc-grad-is-gradapprox", "gc-one-sided", "gc-over-epsilon", "gc-returns-gradapprox"],
+    "gradient_check_n": ["gcn-no-copy", "gcn-parameters-in-place", "gcn-whole-vector", "gcn-theta-plus-reused",
+                         "gcn-perturbs-X", "gcn-L1", "gcn-denominator-grad-only", "gcn-denominator-norm-of-sum",
+                         "gcn-sorted-gradients"],
+}
+ISSUE_CORRECT = [
+    "cost-w-squared", "cost-w-times-w", "cost-norm-squared", "cost-loop-over-keys",  # the sums of squares
+    "dropout-int-mask", "dropout-float-mask", "dropout-where", "dropout-binomial", "dropout-greater-than",  # masks
+    "dropout-in-place", "l2-back-in-place", "random-in-place", "he-in-place",  # in-place updates
+    "he-normal", "random-normal", "he-transposed-draw", "random-transposed-draw",  # other draws
+    "gcn-dict-copies", "gcn-restore-in-place",  # copies inside the loop, or restoring after
+    "gc-numerator-reversed", "gcn-numerator-reversed", "gcn-vectorised",
+]
+
+
+def test_the_catalogue_is_well_formed():
+    ids = [v.id for v in CATALOGUE]
+    assert len(ids) == len(set(ids)), "variant ids must be unique"
+    graded = {f for functions in catalogue.NOTEBOOK_FUNCTIONS.values() for f in functions}
+    assert set(catalogue.NOTEBOOK_FUNCTIONS) == set(REFERENCE_MODULES)
+    assert len(graded) == 11
+    for v in CATALOGUE:
+        assert v.function in graded, v.id
+        assert v.verdict in (WRONG, CORRECT), v.id
+        assert bool(v.keywords) == (v.verdict == WRONG), f"{v.id}: wrong variants name keywords, correct ones none"
+        assert v.what, f"{v.id}: say in words what the variant does"
+        if not isinstance(v.code, Source):
+            v.code.apply(v.stem, v.function)  # raises if the reference no longer contains the edited text
+
+
+def test_the_catalogue_is_large_enough_and_holds_the_issues_list():
+    wrong_ones = [v for v in CATALOGUE if v.verdict == WRONG]
+    correct_ones = [v for v in CATALOGUE if v.verdict == CORRECT]
+    assert len(CATALOGUE) >= 60 and len(wrong_ones) >= 40 and len(correct_ones) >= 20
+    assert {v.function for v in wrong_ones} == {f for fs in catalogue.NOTEBOOK_FUNCTIONS.values() for f in fs}
+    by_id = catalogue.by_id()
+    for function, ids in ISSUE_WRONG.items():
+        for id in ids:
+            assert by_id[id].verdict == WRONG and by_id[id].function == function, id
+    for id in ISSUE_CORRECT:
+        assert by_id[id].verdict == CORRECT, id
+
+
+@pytest.fixture(scope="module")
+def report():
+    for stem in REFERENCE_MODULES:
+        require_notebook(stem)
+    return mutants.evaluate(CATALOGUE, workers=2)
+
+
+def test_every_variant_gets_its_verdict_and_diagnosis(report, capsys):
+    with capsys.disabled():
+        print("\n" + "\n".join(mutants.summary_lines(report)))
+    not_ok = [f"{r.variant.id}: {r.failure}: {r.points:g}/{r.max_points:g} {r.diagnosis} {r.problems}"
+              for r in report.rows if r.failure]
+    assert not not_ok, "\n".join(not_ok)
+    assert len(report.rows) == len(CATALOGUE)
+    assert report.count("passed-wrong") == report.count("failed-correct") == report.count("misdiagnosed") == 0
+    assert report.exit_code == 0
+
+
+def test_the_matrix_has_a_line_per_variant_and_the_rates(report):
+    text = mutants.format_matrix(report, width=200)
+    for v in CATALOGUE:
+        assert any(line.startswith(v.id + " ") for line in text.splitlines()), v.id
+    wrong_count = sum(1 for v in CATALOGUE if v.verdict == WRONG)
+    correct_count = len(CATALOGUE) - wrong_count
+    assert f"passed-wrong:   0 of {wrong_count} wrong variants" in text
+    assert f"failed-correct: 0 of {correct_count} correct variants" in text
+    assert f"misdiagnosed:   0 of {wrong_count}" in text
+
+
+def test_a_mislabelled_catalogue_is_reported_and_fails():
+    require_notebook("03_gradient_checking")
+    mislabelled = [
+        # right code labelled wrong: it earns full points
+        wrong("right-called-wrong", "forward_propagation", Edit("J = theta * x", "J = x * theta"), "x + theta", what="x * theta"),
+        # a mistake labelled correct: it loses points
+        correct("wrong-called-right", "backward_propagation", Edit("dtheta = x", "dtheta = theta"), what="theta"),
+        # a mistake with a keyword its diagnosis does not contain
+        wrong("wrong-keyword", "forward_propagation", Edit("J = theta * x", "J = theta + x"), "one-sided", what="theta + x"),
+        # a right answer as a whole cell, correctly labelled
+        correct("right-whole-cell", "backward_propagation", Source("def backward_propagation(x, theta):\n    return x\n"), what="x"),
+    ]
+    report = mutants.evaluate(mislabelled, workers=2)
+    failures = {r.variant.id: r.failure for r in report.rows}
+    assert failures == {"right-called-wrong": "passed-wrong", "wrong-called-right": "failed-correct",
+                        "wrong-keyword": "misdiagnosed", "right-whole-cell": None}
+    assert report.exit_code == 1
+    text = mutants.format_matrix(report, width=200)
+    assert "passed-wrong:   1 of 2" in text and "failed-correct: 1 of 2" in text and "misdiagnosed:   1 of 2" in text
+
+
+def test_an_edit_that_no_longer_applies_is_a_harness_problem():
+    stale = Variant("stale", "forward_propagation", WRONG, Edit("J = theta ** x", "J = x"), ("x",), "stale")
+    report = mutants.evaluate([stale], workers=1)
+    assert report.rows[0].failure == "harness" and "could not be made" in report.rows[0].problems[0]
+    assert report.exit_code == 1
+
+
+def test_the_command_runs_a_selection_and_exits_zero():
+    require_notebook("03_gradient_checking")
+    done = subprocess.run([sys.executable, "-m", "autograder", "mutants", "--only", "backward-"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "backward-theta" in done.stdout and "passed-wrong:   0 of 2" in done.stdout

@@ -433,6 +433,11 @@ def he_layers_dims_1(layers_dims, rng):
     return parameters
 
 
+def he_scaled_by_layers_dims_1(layers_dims, rng):
+    # For layer 1 this is the current layer's size, for layer 2 the right one: only all layers together tell.
+    return _init(layers_dims, rng, lambda n_in, n: np.sqrt(2 / layers_dims[1]))
+
+
 def he_transposed(layers_dims, rng):
     return {k: (v.T if k.startswith("W") else v) for k, v in init_ref.initialize_parameters_he(layers_dims, rng).items()}
 
@@ -447,6 +452,7 @@ def he_transposed(layers_dims, rng):
     (he_with_bias, "biases start at zero"),
     (he_one_layer_short, "one layer early"),
     (he_layers_dims_1, "layers_dims[1]"),
+    (he_scaled_by_layers_dims_1, "uses layers_dims[1] for every layer"),
     (he_transposed, "transposed"),
 ])
 def test_initialize_parameters_he_mistakes(mistake, keyword):
@@ -513,6 +519,14 @@ def cost_penalty_only(A3, Y, parameters, lambd):
     return _l2_cost(A3, Y, parameters, lambd, cross_entropy=False)
 
 
+def cost_square_of_sum(A3, Y, parameters, lambd):
+    return _l2_cost(A3, Y, parameters, lambd, square=lambda W: np.sum(W) ** 2)
+
+
+def cost_mean_of_squares(A3, Y, parameters, lambd):
+    return _l2_cost(A3, Y, parameters, lambd, square=lambda W: np.mean(np.square(W)))
+
+
 def cost_squares_in_place(A3, Y, parameters, lambd):
     for key in ("W1", "W2", "W3"):
         parameters[key] **= 2
@@ -527,6 +541,8 @@ def cost_squares_in_place(A3, Y, parameters, lambd):
     (cost_with_biases, "biases are not penalized"),
     (cost_without_W3, "W3 is left out"),
     (cost_penalty_only, "cross-entropy term is missing"),
+    (cost_square_of_sum, "the square of the sum is not the sum of the squares"),
+    (cost_mean_of_squares, "np.mean"),
     (cost_squares_in_place, "changed the parameters"),
 ])
 def test_compute_cost_with_regularization_mistakes(mistake, keyword):
@@ -941,7 +957,28 @@ def check_hard_codes_grad(x, theta, epsilon=1e-7):
     return float(abs(grad - gradapprox) / (abs(grad) + abs(gradapprox)))
 
 
+def check_own_epsilon(x, theta, epsilon=1e-7):
+    epsilon = 1e-7  # the argument is overwritten
+    gradapprox = (forward_propagation(x, theta + epsilon) - forward_propagation(x, theta - epsilon)) / (2 * epsilon)
+    grad = backward_propagation(x, theta)
+    return float(abs(grad - gradapprox) / (abs(grad) + abs(gradapprox)))
+
+
+def check_absolute_difference(x, theta, epsilon=1e-7):
+    gradapprox = (forward_propagation(x, theta + epsilon) - forward_propagation(x, theta - epsilon)) / (2 * epsilon)
+    return float(abs(backward_propagation(x, theta) - gradapprox))
+
+
+def check_norm_of_sum(x, theta, epsilon=1e-7):
+    gradapprox = (forward_propagation(x, theta + epsilon) - forward_propagation(x, theta - epsilon)) / (2 * epsilon)
+    grad = backward_propagation(x, theta)
+    return float(np.linalg.norm(grad - gradapprox) / np.linalg.norm(grad + gradapprox))
+
+
 @pytest.mark.parametrize("mistake, keyword", [
+    (check_own_epsilon, "use the epsilon argument"),
+    (check_absolute_difference, "absolute difference"),
+    (check_norm_of_sum, "The denominator is ||grad + gradapprox||"),
     (check_without_backward, "grad must come from backward_propagation"),
     (check_one_sided, "one-sided"),
     (check_divides_by_epsilon, "2 * epsilon"),
@@ -1062,7 +1099,36 @@ def n_copy_outside_loop(parameters, gradients, X, Y, epsilon=1e-7):
     return float(np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox)))
 
 
+def n_sorted_gradients(parameters, gradients, X, Y, epsilon=1e-7):
+    """grad stacked in sorted key order (dW1, dW2, ..., db1, ...), theta in the layout's order."""
+    theta, layout = dictionary_to_vector(parameters)
+    grad = np.concatenate([gradients[key].reshape(-1, 1) for key in sorted(gradients)])
+    gradapprox = np.zeros_like(theta)
+    for i in range(theta.shape[0]):
+        J_plus, _ = forward_propagation_n(X, Y, vector_to_dictionary(_moved(theta, i, epsilon), layout))
+        J_minus, _ = forward_propagation_n(X, Y, vector_to_dictionary(_moved(theta, i, -epsilon), layout))
+        gradapprox[i] = (J_plus - J_minus) / (2 * epsilon)
+    return float(np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox)))
+
+
+def n_moves_X(parameters, gradients, X, Y, epsilon=1e-7):
+    """Moves one entry of the data X instead of entry i of theta."""
+    theta, layout = dictionary_to_vector(parameters)
+    grad = gradients_to_vector(gradients, layout)
+    gradapprox = np.zeros_like(theta)
+    for i in range(theta.shape[0]):
+        X_plus, X_minus = X.copy(), X.copy()
+        X_plus[0, 0] += epsilon
+        X_minus[0, 0] -= epsilon
+        J_plus, _ = forward_propagation_n(X_plus, Y, vector_to_dictionary(theta, layout))
+        J_minus, _ = forward_propagation_n(X_minus, Y, vector_to_dictionary(theta, layout))
+        gradapprox[i] = (J_plus - J_minus) / (2 * epsilon)
+    return float(np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox)))
+
+
 @pytest.mark.parametrize("mistake, keyword", [
+    (n_sorted_gradients, "not in the same order"),
+    (n_moves_X, "moving X"),
     (n_copy_outside_loop, "pile up"),
     (n_without_copy, "without a copy"),
     (n_whole_vector, "whole vector"),

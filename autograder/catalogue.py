@@ -129,7 +129,7 @@ RANDOM = "initialize_parameters_random"
 RW = "rng.standard_normal((layers_dims[l], layers_dims[l - 1])) * 10"
 INIT += [
     wrong("random-without-x10", RANDOM, Edit(RW, "rng.standard_normal((layers_dims[l], layers_dims[l - 1]))"),
-          "multiply by 10", what="the large random init without its x10"),
+          "plain standard normal", what="the large random init without its x10"),
     wrong("random-divided-by-10", RANDOM, Edit(RW, "rng.standard_normal((layers_dims[l], layers_dims[l - 1])) / 10"),
           "divide", what="divided by 10"),
     wrong("random-uniform", RANDOM, Edit(RW, "rng.random((layers_dims[l], layers_dims[l - 1])) * 10"), "uniform",

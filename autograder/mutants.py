@@ -14,6 +14,12 @@ submitting) and the diagnosis; it ends with the two error rates:
 and the misdiagnosed count (wrong variants whose diagnosis lacks an expected
 keyword). The exit status is 1 if any of the three is not zero, or if a
 notebook could not be made or graded as the harness expects.
+
+A failing visible check stops the hidden checks (the function earns 0), so most
+wrong variants never reach them. ``--hidden-alone`` also judges every wrong
+variant by the hidden checks alone (as if the visible check had passed) and
+reports how those would have graded and diagnosed it; that is informational
+and does not change the exit status.
 """
 
 from __future__ import annotations
@@ -38,6 +44,13 @@ class Row:
     diagnosis: str = ""  # the full diagnosis of the variant's function ("" when it passed)
     problems: list[str] = field(default_factory=list)  # harness trouble: not the variant's verdict
     seconds: float = 0.0
+    hidden_points: float | None = None  # --hidden-alone: the hidden checks' points on their own
+    hidden_diagnosis: str = ""
+
+    @property
+    def hidden_missing_keywords(self) -> list[str]:
+        text = normalize(self.hidden_diagnosis)
+        return [k for k in self.variant.keywords if normalize(k) not in text]
 
     @property
     def passed(self) -> bool:
@@ -77,6 +90,7 @@ class Report:
     rows: list[Row]
     seconds: float
     workers: int
+    hidden_alone: bool = False
 
     def count(self, failure: str) -> int:
         return sum(1 for r in self.rows if r.failure == failure)
@@ -133,18 +147,47 @@ def _grade(task: tuple) -> tuple:
     """Pool worker: grade one notebook (the class grader's per-notebook entry point)."""
     from autograder.checker import grade_notebook
 
-    index, path, stem = task
+    index, path, stem, function, hidden_alone = task
     try:
-        return index, grade_notebook(Path(path), stem=stem), None
+        result = grade_notebook(Path(path), stem=stem)
+        alone = _judge_hidden_alone(Path(path), stem, function) if hidden_alone else None
+        return index, result, alone, None
     except Exception as exc:  # noqa: BLE001 - reported as a harness problem of this variant
-        return index, None, f"grading failed: {type(exc).__name__}: {exc}"
+        return index, None, None, f"grading failed: {type(exc).__name__}: {exc}"
 
 
-def _row(variant, result, error: str | None) -> Row:
+def _judge_hidden_alone(path: Path, stem: str, function: str):
+    """The verdict of the hidden checks alone on ``function`` of the notebook at ``path``."""
+    import shutil
+    import tempfile
+
+    import nbformat
+
+    from autograder.checker import release_notebook, select_cells
+    from autograder.judge import judge
+    from autograder.sandbox import Limits, Session
+    from autograder.solutions import exercises
+
+    release = release_notebook(stem)
+    points = next(e.points for e in exercises(release, stem) if e.function == function)
+    cells, _ = select_cells(nbformat.read(path, as_version=4), release)
+    workdir = Path(tempfile.mkdtemp(prefix="dlwork-mutants-hidden-"))
+    session = Session(cells, workdir, Limits())
+    try:
+        return judge(function, session.function(function), points, stem, run_visible=False)
+    finally:
+        session.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _row(variant, result, alone, error: str | None) -> Row:
     row = Row(variant)
     if error is not None:
         row.problems.append(error)
         return row
+    if alone is not None:
+        row.hidden_points = alone.points
+        row.hidden_diagnosis = "" if alone.passed else alone.full_diagnosis()
     row.seconds = result.seconds
     row.problems += [f"notebook: {p}" for p in result.problems]
     for verdict in result.verdicts:
@@ -159,8 +202,11 @@ def _row(variant, result, error: str | None) -> Row:
     return row
 
 
-def evaluate(variants, workers: int = 2, folder: Path | None = None) -> Report:
-    """Grade every variant (one notebook each) with a pool of ``workers`` processes."""
+def evaluate(variants, workers: int = 2, folder: Path | None = None, hidden_alone: bool = False) -> Report:
+    """Grade every variant (one notebook each) with a pool of ``workers`` processes.
+
+    With ``hidden_alone``, wrong variants are also judged by the hidden checks alone.
+    """
     import multiprocessing
     import shutil
     import tempfile
@@ -189,16 +235,16 @@ def evaluate(variants, workers: int = 2, folder: Path | None = None) -> Report:
             path = folder / f"{i:03d}" / f"{variant.stem}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, path)
-            tasks.append((i, str(path), variant.stem))
+            tasks.append((i, str(path), variant.stem, variant.function, hidden_alone and variant.verdict == "wrong"))
         if tasks:
             context = multiprocessing.get_context("fork")
             with context.Pool(max(1, min(workers, len(tasks))), initializer=_worker_init) as pool:
-                for i, result, error in pool.imap_unordered(_grade, tasks):
-                    rows[i] = _row(variants[i], result, error)
+                for i, result, alone, error in pool.imap_unordered(_grade, tasks):
+                    rows[i] = _row(variants[i], result, alone, error)
     finally:
         if own_folder:
             shutil.rmtree(folder, ignore_errors=True)
-    return Report([r for r in rows if r is not None], time.monotonic() - started, workers)
+    return Report([r for r in rows if r is not None], time.monotonic() - started, workers, hidden_alone)
 
 
 # ------------------------------------------------------------------ printing
@@ -215,18 +261,25 @@ def format_matrix(report: Report, width: int | None = None) -> str:
 
     width = width or shutil.get_terminal_size((160, 40)).columns
     header = ("variant", "function", "expected", "points", "visible check", "OK", "diagnosis given")
+    if report.hidden_alone:
+        header = header[:4] + ("hidden alone",) + header[4:]
     table = []
     for r in report.rows:
         points = f"{r.points:g}/{r.max_points:g}"
         visible = "passes" if r.visible is None else "fails"
         ok = "OK" if r.failure is None else r.failure.upper()
-        table.append((r.variant.id, r.variant.function, r.variant.verdict, points, visible, ok, r.diagnosis or "-"))
-    widths = [max(len(row[i]) for row in [header, *table]) for i in range(6)]
-    used = sum(widths) + 2 * 6
+        row = (r.variant.id, r.variant.function, r.variant.verdict, points, visible, ok, r.diagnosis or "-")
+        if report.hidden_alone:
+            alone = "-" if r.hidden_points is None else f"{r.hidden_points:g}/{r.max_points:g}" + ("" if not r.hidden_missing_keywords else " ?")
+            row = row[:4] + (alone,) + row[4:]
+        table.append(row)
+    n = len(header) - 1
+    widths = [max(len(row[i]) for row in [header, *table]) for i in range(n)]
+    used = sum(widths) + 2 * n
     lines = []
     for row in [header, *table]:
-        cells = [f"{row[i]:<{widths[i]}}" for i in range(6)]
-        lines.append("  ".join(cells) + "  " + _cut(row[6], max(width - used, 40)))
+        cells = [f"{row[i]:<{widths[i]}}" for i in range(n)]
+        lines.append("  ".join(cells) + "  " + _cut(row[n], max(width - used, 40)))
     failures = [r for r in report.rows if r.failure]
     if failures:
         lines += ["", "Not as expected:"]
@@ -260,6 +313,12 @@ def summary_lines(report: Report) -> list[str]:
         f"caught by the visible check (before submitting): {caught_visible} of {len(wrong)} wrong variants; "
         f"{partial} others earned partial credit",
     ]
+    if report.hidden_alone:
+        judged = [r for r in wrong if r.hidden_points is not None]
+        full = sum(1 for r in judged if r.hidden_points >= r.max_points)
+        unnamed = sum(1 for r in judged if r.hidden_points < r.max_points and r.hidden_missing_keywords)
+        lines.append(f"hidden checks alone (informational): {full} of {len(judged)} wrong variants would earn full points; "
+                     f"{unnamed} of the others get a diagnosis without the expected keywords (marked ?)")
     if report.count("harness"):
         lines.append(f"harness problems: {report.count('harness')} variants could not be judged as intended")
     return lines
@@ -273,6 +332,8 @@ def add_arguments(parser) -> None:
                         help="only variants whose id or function contains TEXT (repeatable)")
     parser.add_argument("--workers", type=int, default=2, help="grading processes (default %(default)s)")
     parser.add_argument("--full", action="store_true", help="print whole diagnoses instead of cutting them to the terminal width")
+    parser.add_argument("--hidden-alone", action="store_true",
+                        help="also judge each wrong variant by the hidden checks alone (informational)")
 
 
 def selected(only: list[str] | None):
@@ -288,6 +349,6 @@ def run(args) -> int:
     if not variants:
         print("no variant matches", file=sys.stderr)
         return 2
-    report = evaluate(variants, workers=args.workers)
+    report = evaluate(variants, workers=args.workers, hidden_alone=args.hidden_alone)
     print(format_matrix(report, FULL_WIDTH if args.full else None))
     return report.exit_code

@@ -39,9 +39,14 @@ def check_structure(result, dims: list[int], what: str) -> dict[str, np.ndarray]
         raise Mistake(f"{what} has unexpected keys {', '.join(extra)}.", hint)
     arrays = {}
     for l in range(1, L + 1):
-        W = expect_array(params[f"W{l}"], (dims[l], dims[l - 1]), f"W{l}", what)
-        b = expect_array(params[f"b{l}"], (dims[l], 1), f"b{l}", what)
-        arrays[f"W{l}"], arrays[f"b{l}"] = W, b
+        for key, shape in ((f"W{l}", (dims[l], dims[l - 1])), (f"b{l}", (dims[l], 1))):
+            value = params[key]
+            if l > 1 and dims[1] != dims[l] and isinstance(value, np.ndarray) and value.shape[:1] == (dims[1],) and value.shape != shape:
+                raise Mistake(f"{key} from {what} has shape {value.shape}; it should be {shape}.",
+                              f"Its first dimension is layers_dims[1]; layer l has layers_dims[l] units.")
+            arrays[key] = expect_array(value, shape, key, what)
+            if not np.issubdtype(value.dtype, np.floating):
+                raise Mistake(f"{key} from {what} has dtype {value.dtype}; parameters are floating point (float64).")
     return arrays
 
 
@@ -69,7 +74,7 @@ def _zeros_values(fn):
         expected = reference.initialize_parameters_zeros(dims)
         for key, value in arrays.items():
             if not np.array_equal(value, expected[key]):
-                raise Mistake(f"{key} from {what} is not all zeros.", "This exercise sets every weight and bias to 0.")
+                raise Mistake(f"{key} from {what} has non-zero entries.", "This exercise sets every weight and bias to 0.")
 
 
 # ------------------------------------------------------- random and He
@@ -89,7 +94,7 @@ def _spread_hypotheses(dims: list[int], expected_std) -> list[tuple[object, str]
 
 
 def check_spread(fn, expected_std, seed: int, name: str) -> None:
-    """Every layer: std as ``expected_std(dims, l)``, zero mean, normal shape; zero biases.
+    """Every layer: zero mean, normal shape, std as ``expected_std(dims, l)``; zero biases.
 
     A wrong spread is named after the mistake that accounts for every layer at
     once, so mistakes that agree on one layer are told apart by the others.
@@ -99,6 +104,21 @@ def check_spread(fn, expected_std, seed: int, name: str) -> None:
     arrays = check_structure(result, dims, what)
     layers = range(1, len(dims))
     actual = {l: float(arrays[f"W{l}"].std()) for l in layers}
+    for l in layers:
+        W = arrays[f"W{l}"]
+        # The mean of n normal draws has sd std/sqrt(n) <= std/245 here; 6 sd cannot be reached by chance.
+        if abs(float(W.mean())) > 6 * actual[l] / np.sqrt(W.size):
+            raise Mistake(f"W{l} of {what} has mean {W.mean():.4g}, far from 0.",
+                          "The weights should be centred on 0: rng.random draws uniformly from [0, 1); draw with rng.standard_normal.")
+        # For a normal distribution 68.3% of draws lie within one std of the mean (uniform: 57.7%).
+        # With n >= 60,000 the fraction has sd <= 0.002; the 0.03 band is 15 sd wide.
+        inside = float(np.mean(np.abs(W) < actual[l]))
+        if abs(inside - 0.6827) > 0.03:
+            raise Mistake(
+                f"W{l} of {what} does not look normally distributed ({inside:.1%} of the weights lie within one standard deviation; "
+                "a normal draw gives 68.3%, a uniform one 57.7%).",
+                "Draw with rng.standard_normal.",
+            )
     # The sample std of n normal draws has relative sd 1/sqrt(2n) (<= 0.3% here); 3% is > 10 sd.
     off = [l for l in layers if abs(actual[l] / expected_std(dims, l) - 1) > 0.03]
     if off:
@@ -111,22 +131,7 @@ def check_spread(fn, expected_std, seed: int, name: str) -> None:
             "Check the scale factor and which layer size it uses.",
         )
     for l in layers:
-        W = arrays[f"W{l}"]
-        n = W.size
-        target = expected_std(dims, l)
-        # The mean of n draws has sd target/sqrt(n); 6 sd cannot be reached by chance.
-        if abs(float(W.mean())) > 6 * target / np.sqrt(n):
-            raise Mistake(f"W{l} of {what} has mean {W.mean():.4g}, far from 0.", "The weights should be centred on 0.")
-        # For a normal distribution 68.3% of draws lie within one std of the mean (uniform: 57.7%).
-        # With n >= 60,000 the fraction has sd <= 0.002; the 0.03 band is 15 sd wide.
-        inside = float(np.mean(np.abs(W) < actual[l]))
-        if abs(inside - 0.6827) > 0.03:
-            raise Mistake(
-                f"W{l} of {what} does not look normally distributed ({inside:.1%} of the weights lie within one standard deviation; a normal draw gives 68.3%).",
-                "Draw with rng.standard_normal.",
-            )
-        b = arrays[f"b{l}"]
-        if np.any(b != 0):
+        if np.any(arrays[f"b{l}"] != 0):
             raise Mistake(f"b{l} of {what} is not zero.", "Biases start at zero; only the weights need random values to break symmetry.")
     if len(dims) > 2 and any(np.array_equal(arrays["W2"][:3, :3], arrays[f"W{l}"][:3, :3]) for l in (1, 3)):
         raise Mistake(f"{what}: two layers start with the same numbers.", "Draw fresh numbers for every layer.")

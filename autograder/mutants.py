@@ -305,7 +305,8 @@ def summary_lines(report: Report) -> list[str]:
     caught_visible = sum(1 for r in wrong if r.caught_by == "visible")
     partial = sum(1 for r in wrong if 0 < r.points < r.max_points)
     lines = [
-        f"{len(report.rows)} variants ({len(wrong)} wrong, {len(correct)} correct) of {len(functions)} functions, "
+        f"{len(report.rows)} variants ({len(wrong)} wrong, {len(correct)} correct) of {len(functions)} "
+        f"function{'s' if len(functions) != 1 else ''}, "
         f"graded in {report.seconds:.1f} s with {report.workers} workers",
         f"passed-wrong:   {passed_wrong} of {len(wrong)} wrong variants earned full points ({_rate(passed_wrong, len(wrong))})",
         f"failed-correct: {failed_correct} of {len(correct)} correct variants lost points ({_rate(failed_correct, len(correct))})",

@@ -3,8 +3,8 @@
 Every variant is graded as the class grader grades a notebook (``grade_notebook``:
 sandboxed student process, visible check, hidden checks). No wrong variant may
 earn full points, no correct variant may lose a point, and every wrong variant's
-diagnosis must name its mistake. A deliberately mislabelled catalogue shows the
-harness does fail when it should.
+diagnosis must name its mistake, also when the hidden checks judge it alone. A
+deliberately mislabelled catalogue shows the harness does fail when it should.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_the_catalogue_is_large_enough_and_holds_the_issues_list():
 def report():
     for stem in REFERENCE_MODULES:
         require_notebook(stem)
-    return mutants.evaluate(CATALOGUE, workers=2)
+    return mutants.evaluate(CATALOGUE, workers=2, hidden_alone=True)
 
 
 def test_every_variant_gets_its_verdict_and_diagnosis(report, capsys):
@@ -95,6 +95,16 @@ def test_every_variant_gets_its_verdict_and_diagnosis(report, capsys):
     assert report.exit_code == 0
 
 
+def test_the_hidden_checks_alone_also_fail_and_name_every_wrong_variant(report):
+    """A failing visible check hides the hidden checks; on their own they must hold too."""
+    judged = [r for r in report.rows if r.variant.verdict == WRONG]
+    assert all(r.hidden_points is not None for r in judged)
+    full = [r.variant.id for r in judged if r.hidden_points >= r.max_points]
+    unnamed = [f"{r.variant.id}: {r.hidden_diagnosis}" for r in judged if r.hidden_missing_keywords]
+    assert not full, f"the hidden checks alone give full points to {full}"
+    assert not unnamed, "\n".join(unnamed)
+
+
 def test_the_matrix_has_a_line_per_variant_and_the_rates(report):
     text = mutants.format_matrix(report, width=200)
     for v in CATALOGUE:
@@ -104,6 +114,7 @@ def test_the_matrix_has_a_line_per_variant_and_the_rates(report):
     assert f"passed-wrong:   0 of {wrong_count} wrong variants" in text
     assert f"failed-correct: 0 of {correct_count} correct variants" in text
     assert f"misdiagnosed:   0 of {wrong_count}" in text
+    assert f"hidden checks alone (informational): 0 of {wrong_count} wrong variants would earn full points; 0 " in text
 
 
 def test_a_mislabelled_catalogue_is_reported_and_fails():

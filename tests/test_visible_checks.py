@@ -1126,7 +1126,26 @@ def n_moves_X(parameters, gradients, X, Y, epsilon=1e-7):
     return float(np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox)))
 
 
+def n_ignores_cost_function(parameters, gradients, X, Y, epsilon=1e-7, cost_function=None):
+    return _gradient_check_n(parameters, gradients, X, Y, epsilon)  # always forward_propagation_n
+
+
+def n_own_epsilon(parameters, gradients, X, Y, epsilon=1e-7, cost_function=None):
+    cost_function = cost_function or forward_propagation_n
+    epsilon = 1e-7  # the argument is overwritten
+    theta, layout = dictionary_to_vector(parameters)
+    grad = gradients_to_vector(gradients, layout)
+    gradapprox = np.zeros_like(theta)
+    for i in range(theta.shape[0]):
+        J_plus, _ = cost_function(X, Y, vector_to_dictionary(_moved(theta, i, epsilon), layout))
+        J_minus, _ = cost_function(X, Y, vector_to_dictionary(_moved(theta, i, -epsilon), layout))
+        gradapprox[i] = (J_plus - J_minus) / (2 * epsilon)
+    return float(np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox)))
+
+
 @pytest.mark.parametrize("mistake, keyword", [
+    (n_ignores_cost_function, "ignores its cost_function argument"),
+    (n_own_epsilon, "not a value of your own"),
     (n_sorted_gradients, "not in the same order"),
     (n_moves_X, "moving X"),
     (n_copy_outside_loop, "pile up"),

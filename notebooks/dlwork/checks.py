@@ -1082,6 +1082,15 @@ def _fixture_cost_half_square(X, Y, parameters):
     return 0.5 * sum(float(np.sum(np.square(value))) for value in parameters.values()) + 100 * float(np.sum(X)), {}
 
 
+def _fixture_cost_third_cube(X, Y, parameters):
+    """Stand-in cost ``J = sum(theta**3) / 3``, whose gradient is ``theta**2``.
+
+    Not quadratic: its centred difference is ``theta**2 + epsilon**2 / 3``, so the
+    step the function really uses shows in the result.
+    """
+    return sum(float(np.sum(np.asarray(value) ** 3)) for value in parameters.values()) / 3, {}
+
+
 def _order_cause(difference: Callable, X: np.ndarray, Y: np.ndarray, epsilon: float) -> str | None:
     """Asked when exact gradients give a non-zero difference: is grad in another order than theta?
 
@@ -1104,10 +1113,12 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
     with _Exercise("gradient_check_n", gradient_check_n) as ex:
 
         def difference(params: dict, grads: dict, X: np.ndarray, Y: np.ndarray, *epsilon: float,
-                       stand_in: bool = False) -> float:
+                       stand_in: bool = False, cost_function: Callable | None = None) -> float:
             given_params, given_grads = _copy_arrays(params), _copy_arrays(grads)
             args = (given_params, given_grads, X.copy(), Y.copy(), *epsilon)
-            if stand_in:
+            if cost_function is not None:
+                result = ex.call(*args, cost_function=cost_function)
+            elif stand_in:
                 result = ex.call_with({"forward_propagation_n": _fixture_cost_half_square},
                                       "with forward_propagation_n replaced by J = ||theta||^2 / 2 + 100 * sum(X)", *args)
             else:
@@ -1180,6 +1191,30 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
             ], rtol=1e-6) or "The measure is ||grad - gradapprox||_2 / (||grad||_2 + ||gradapprox||_2)."
             ex.fail(f"with gradients off by 12 in one entry (||grad|| = 13, ||gradapprox|| = 5, "
                     f"||grad - gradapprox|| = 12) the difference should be 12 / (13 + 5) = {target:.4f}; "
+                    f"yours is {value:.6g}. {cause}")
+        ex.ok()
+
+        # The same stand-in handed over as cost_function (forward_propagation_n left as it is):
+        # the cost to differentiate is then cost_function's.
+        value = difference(params, exact, X, Y, epsilon, cost_function=_fixture_cost_half_square)
+        ex.expect(value <= 1e-9,
+                  f"given the same stand-in cost as cost_function (instead of in place of forward_propagation_n), "
+                  f"the difference should be 0 again; yours is {value:.6g}: your function ignores its cost_function "
+                  "argument. When it is given, compute J_plus and J_minus with it; forward_propagation_n is the default.")
+
+        # A cost that is not quadratic, J = sum(theta^3) / 3 with gradient theta^2: with epsilon = 0.5
+        # the centred difference is theta^2 + epsilon^2 / 3 = theta^2 + 1/12 in every entry. Here
+        # theta^2 = (9, 0, 0, 0, 0, 0, 0, 16, 0): ||grad|| = sqrt(337), ||grad - gradapprox|| = sqrt(9) / 12
+        # and ||gradapprox||^2 = (109/12)^2 + (193/12)^2 + 7 / 12^2 = 49137 / 144.
+        squares = {"d" + key: np.square(params[key]) for key in reversed(list(params))}
+        value = difference(params, squares, X, Y, epsilon, cost_function=_fixture_cost_third_cube)
+        target = 0.25 / (math.sqrt(337) + math.sqrt(49137) / 12)
+        if not _near(value, target, rtol=1e-6):
+            cause = ("It is about 0: the centred difference came out as the exact slope, as if the step were tiny. "
+                     "Perturb theta by the epsilon argument, not a value of your own."
+                     if value < 1e-4 else "Perturb each entry by +epsilon and -epsilon and divide by 2 * epsilon.")
+            ex.fail(f"with the cost J = sum(theta^3) / 3 (gradient theta^2) and epsilon = {epsilon}, the centred "
+                    f"difference is theta^2 + epsilon^2 / 3 in every entry, so the difference should be {target:.6g}; "
                     f"yours is {value:.6g}. {cause}")
         ex.ok()
 

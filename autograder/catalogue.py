@@ -363,6 +363,26 @@ REG += [
             edits((S1, "A1 = np.where(D1, A1 / keep_prob, 0.0)"), (S2, "A2 = np.where(D2, A2 / keep_prob, 0)")), what="np.where"),
     correct("dropout-in-place", DOF, edits((S1, "A1 *= D1\n    A1 /= keep_prob"), (S2, "A2 *= D2\n    A2 /= keep_prob")),
             what="in-place updates"),
+    correct("dropout-mask-before-relu", DOF,
+            edits(("A1 = relu(Z1)\n    D1 = rng.random(A1.shape) < keep_prob\n    A1 = A1 * D1 / keep_prob",
+                   "D1 = rng.random(Z1.shape) < keep_prob\n    A1 = relu(Z1 * D1) / keep_prob"),
+                  ("A2 = relu(Z2)\n    D2 = rng.random(A2.shape) < keep_prob\n    A2 = A2 * D2 / keep_prob",
+                   "D2 = rng.random(Z2.shape) < keep_prob\n    A2 = relu(Z2 * D2) / keep_prob")),
+            what="the mask applied to Z inside the ReLU (Z cached unmasked)"),
+    correct("dropout-masks-drawn-first", DOF, source("""
+        def forward_propagation_with_dropout(X, parameters, keep_prob, rng):
+            m = X.shape[1]
+            D1 = rng.random((parameters["W1"].shape[0], m)) < keep_prob
+            D2 = rng.random((parameters["W2"].shape[0], m)) < keep_prob
+            cache = {"D1": D1, "D2": D2}
+            A = X
+            for l in (1, 2, 3):
+                W, b = parameters["W" + str(l)], parameters["b" + str(l)]
+                Z = np.dot(W, A) + b
+                A = sigmoid(Z) if l == 3 else relu(Z) * cache["D" + str(l)] / keep_prob
+                cache.update({"Z" + str(l): Z, "A" + str(l): A, "W" + str(l): W, "b" + str(l): b})
+            return A, cache
+        """), what="both masks drawn first, then a loop over the layers"),
     correct("dropout-uniform", DOF,
             edits((D1, "D1 = rng.uniform(0, 1, A1.shape) < keep_prob"), (D2, "D2 = rng.uniform(size=A2.shape) < keep_prob")),
             what="rng.uniform"),
@@ -524,6 +544,8 @@ GRAD += [
     wrong("gcn-gradients-insertion-order", GCN, Edit("grad = gradients_to_vector(gradients, layout)",
                                                      "grad = np.concatenate([g.reshape(-1, 1) for g in gradients.values()])"),
           "order", what="grad stacked in the dict's insertion order"),
+    wrong("gcn-1d-gradapprox", GCN, Edit("gradapprox = np.zeros_like(theta)", "gradapprox = np.zeros(theta.shape[0])"),
+          "broadcasts", what="gradapprox of shape (n,) against grad of shape (n, 1)"),
     wrong("gcn-ignores-cost-function", GCN, Edit("    if cost_function is None:\n        cost_function = forward_propagation_n\n",
                                                  "    cost_function = forward_propagation_n\n"),
           "cost_function", what="ignores the cost_function argument"),

@@ -274,6 +274,10 @@ def _gcn_quadratic(fn):
     for approx, diagnosis, hint in models:
         if abs(got - _relative(theta, approx)) <= 1e-6 * got:
             raise Mistake(diagnosis, hint)
+    broadcast = float(np.linalg.norm(theta - theta.reshape(-1)) / (2 * np.linalg.norm(theta)))  # (n, 1) minus (n,): n x n
+    if abs(got - broadcast) <= 1e-6 * got:
+        raise Mistake(f"grad - gradapprox is a {n} x {n} matrix: gradapprox is 1-D while grad is a column (n, 1), and NumPy broadcasts the two.",
+                      "Give gradapprox the shape of theta (np.zeros_like(theta)).")
     if abs(got - reference.gradient_check_n(parameters, gradients, X, Y, epsilon)) <= 1e-6 * got:
         raise Mistake("gradient_check_n ignores its cost_function argument: given another cost, it still differentiates forward_propagation_n.",
                       "When cost_function is given, compute J_plus and J_minus with it; use forward_propagation_n only when it is None.")

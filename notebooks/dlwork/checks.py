@@ -1165,6 +1165,11 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
                                                 "the data X stay fixed."),
                 (math.sqrt(88625) / (5 + 300), "gradapprox comes from moving X: perturb entry i of theta; "
                                                "the data X stay fixed."),
+                # grad (9, 1) minus a 1-D gradapprox (9,) broadcasts to the 9 x 9 matrix theta_i - theta_j:
+                # its squared norm is 2 * 9 * 25 - 2 * 7^2 = 352 (sum of theta^2 = 25, sum of theta = 7)
+                (math.sqrt(352) / 10, "grad - gradapprox is a 9 x 9 matrix: gradapprox is 1-D, shape (9,), while grad "
+                                      "is a column (9, 1), and NumPy broadcasts the two. Give gradapprox theta's "
+                                      "shape (np.zeros_like(theta))."),
             ], rtol=1e-6) or _order_cause(difference, X, Y, epsilon) or (
                 "For this cost gradapprox must equal theta exactly: start each i from a fresh copy of theta, "
                 "move entry i by +epsilon and -epsilon, and divide by 2 * epsilon. (The check swaps in this "

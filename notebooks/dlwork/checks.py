@@ -1032,6 +1032,7 @@ def check_gradient_check(gradient_check: Callable) -> None:
                     (0.5, "That is the absolute difference ||grad - gradapprox|| = 0.5; divide it by "
                           "||grad|| + ||gradapprox|| to make it relative."),
                     (-0.04, "It is negative: the numerator is a norm (np.linalg.norm), never negative."),
+                (0.25 / 78.25, "That is 0.5^2 / (6^2 + 6.5^2): the norms are squared; use them as they are."),
                 ], rtol=1e-9) or "The result is ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."
             ex.fail(f"with J = x * theta**3, x = {x:g}, theta = {theta:g}, epsilon = {epsilon:g}: grad = 6, "
                     f"the centred difference is 6.5, so the result should be 0.5 / 12.5 = 0.04; "

@@ -117,7 +117,7 @@ def _explain_1d(got: float, forward, backward, x: float, theta: float, epsilon: 
         (gradapprox, "gradient_check returns gradapprox itself, not the relative difference.", "Return |grad - gradapprox| / (|grad| + |gradapprox|)."),
         (grad, "gradient_check returns grad itself, not the relative difference.", "Return |grad - gradapprox| / (|grad| + |gradapprox|)."),
         (abs(grad - gradapprox), "gradient_check returns the absolute difference, not the relative one.", "Divide by |grad| + |gradapprox|."),
-        ((grad - gradapprox) ** 2 / (grad**2 + gradapprox**2), "gradient_check squares the norms.", "Use |grad - gradapprox| / (|grad| + |gradapprox|), the norms as they are."),
+        ((grad - gradapprox) ** 2 / (grad**2 + gradapprox**2), "The norms in gradient_check are squared.", "Use |grad - gradapprox| / (|grad| + |gradapprox|), the norms as they are."),
         (relative(x, gradapprox), "Your grad does not come from backward_propagation: it is the notebook model's derivative, written out.",
          "Call backward_propagation(x, theta): the check runs your function with other models."),
     ]

@@ -6,10 +6,11 @@ ignored). Correct variants are answers written differently from the
 reference; they must earn full points. ``python -m autograder mutants`` grades
 every entry through the class grader's own path and prints both error rates.
 
-A variant is an :class:`~autograder.sample_class.Edit` of the reference body
-(it asserts that the text it replaces is still there, so a change to the
-reference cannot quietly turn a mistake into a right answer), or the whole
-function as a student would write it (:func:`source`).
+A variant is an :class:`~autograder.sample_class.Edit` (or :class:`Edits`, several
+at once) of the reference body, which asserts that the text it replaces is still
+there, so a change to the reference cannot quietly turn a mistake into a right
+answer; or the whole solution cell as a student would write it (:func:`source`).
+Other cells of the variant's notebook hold the reference.
 """
 
 from __future__ import annotations

@@ -70,12 +70,14 @@ def max_points(function: str) -> float:
     """Points of a graded function, from the committed notebook's check cell."""
     import nbformat
 
-    from autograder.solutions import REFERENCE_MODULES, exercises, notebook_paths
+    from autograder.solutions import NOTEBOOK_DIR, REFERENCE_MODULES, exercises, reference_module
 
-    for stem, path in zip(REFERENCE_MODULES, notebook_paths()):
-        for exercise in exercises(nbformat.read(path, as_version=4), stem):
-            if exercise.function == function:
-                return exercise.points
+    for stem in REFERENCE_MODULES:
+        module = reference_module(stem)
+        if getattr(getattr(module, function, None), "__module__", None) == module.__name__:  # defined there, not imported
+            for exercise in exercises(nbformat.read(NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4), stem):
+                if exercise.function == function:
+                    return exercise.points
     raise KeyError(function)
 
 

@@ -10,6 +10,7 @@ never reruns the notebook's experiments, so it takes seconds.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import sys
@@ -44,7 +45,9 @@ class NotebookResult:
         return any(v.graded for v in self.verdicts)
 
 
+@functools.lru_cache(maxsize=None)
 def release_notebook(stem: str):
+    """The committed notebook (read once per process; callers must not modify it)."""
     import nbformat
 
     return nbformat.read(NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)

@@ -16,6 +16,7 @@ submissions in flight without a record, and those are graded again.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -108,32 +109,37 @@ def _write_atomic(path: Path, text: str) -> None:
 # ------------------------------------------------------------- gradebook
 
 
-def write_gradebook(db_url: str, record: dict, timestamp: str | None) -> None:
-    """Record one submission's scores in nbgrader's gradebook (one transaction)."""
-    from nbgrader.api import Gradebook, MissingEntry
+def write_gradebook(gb, record: dict, timestamp: str | None) -> None:
+    """Record one submission's scores in nbgrader's gradebook ``gb`` (one transaction)."""
+    from nbgrader.api import MissingEntry
 
     student, stem = record["student"], record["assignment"]
     points = {f"check_{f['function']}": f["points"] for f in record["functions"]}
-    with Gradebook(db_url) as gb:
+    gb.update_or_create_student(student)
+    try:
+        submission = gb.find_submission(stem, student)
+    except MissingEntry:
+        submission = gb.add_submission(stem, student)
+    if timestamp:
+        from nbgrader import utils
+
+        submission.timestamp = utils.parse_utc(timestamp)
+    notebook = gb.find_submission_notebook(stem, stem, student)
+    for grade in notebook.grades:
+        if grade.name in points:
+            grade.auto_score = float(points[grade.name])
+            grade.needs_manual_grade = not record["graded"]
+    gb.db.commit()
+
+
+def check_gradebook(gb, db_url: str, assignments: list[str]) -> None:
+    from nbgrader.api import MissingEntry
+
+    for stem in assignments:
         try:
             gb.find_assignment(stem)
         except MissingEntry:
             raise RuntimeError(f"assignment {stem} is not in the gradebook {db_url}: build the course first (python -m autograder build)") from None
-        gb.update_or_create_student(student)
-        try:
-            submission = gb.find_submission(stem, student)
-        except MissingEntry:
-            submission = gb.add_submission(stem, student)
-        if timestamp:
-            from nbgrader import utils
-
-            submission.timestamp = utils.parse_utc(timestamp)
-        notebook = gb.find_submission_notebook(stem, stem, student)
-        for grade in notebook.grades:
-            if grade.name in points:
-                grade.auto_score = float(points[grade.name])
-                grade.needs_manual_grade = not record["graded"]
-        gb.db.commit()
 
 
 def write_autograded_notebook(course: Path, student: str, record: dict) -> None:
@@ -154,7 +160,7 @@ def write_autograded_notebook(course: Path, student: str, record: dict) -> None:
     try:
         nb = nbformat.read(source, as_version=4)
     except Exception:  # noqa: BLE001 - unreadable: the release stands in
-        nb = release
+        nb = copy.deepcopy(release)
     released = {nbgrader_meta(c).get("grade_id"): c for c in release.cells if nbgrader_meta(c).get("grade")}
     by_function = {f"check_{f['function']}": f for f in record["functions"]}
     cells, seen = [], set()
@@ -192,7 +198,8 @@ def _worker_init() -> None:
 
 
 def _grade_task(task: tuple) -> tuple:
-    student, stem, path, limits = task
+    """In a worker: judge one notebook and write its autograded copy; the parent records it."""
+    student, stem, path, limits, course, fingerprint = task
     try:
         result = grade_notebook(Path(path), limits, stem=stem)
     except Exception as exc:  # noqa: BLE001 - the grader itself failed on this submission: say so, go on
@@ -204,7 +211,9 @@ def _grade_task(task: tuple) -> tuple:
             for e in exercises(release_notebook(stem), stem)
         ]
         result = NotebookResult(stem, str(path), verdicts, [f"grader error: {exc}"])
-    return student, stem, result
+    record = result_to_record(result, student, fingerprint)
+    write_autograded_notebook(Path(course), student, record)
+    return record
 
 
 class Progress:
@@ -255,20 +264,21 @@ def grade_class(
         if not force and record and record.get("fingerprint") == fingerprint:
             skipped += 1
             continue
-        pending.append(((student, stem, str(folder / f"{stem}.ipynb"), limits), fingerprint))
+        pending.append((student, stem, str(folder / f"{stem}.ipynb"), limits, str(course), fingerprint))
 
     workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
     progress = Progress(len(pending), stream=open(os.devnull, "w") if quiet else sys.stderr)
-    fingerprints = {(t[0], t[1]): fp for t, fp in pending}
     graded = []
     if pending:
+        from nbgrader.api import Gradebook
+
         context = multiprocessing.get_context("fork")
-        with context.Pool(workers, initializer=_worker_init, maxtasksperchild=200) as pool:
-            for student, stem, result in pool.imap_unordered(_grade_task, [t for t, _ in pending]):
-                record = result_to_record(result, student, fingerprints[(student, stem)])
+        with Gradebook(db_url) as gb, context.Pool(workers, initializer=_worker_init, maxtasksperchild=500) as pool:
+            check_gradebook(gb, db_url, assignments)
+            for record in pool.imap_unordered(_grade_task, pending):
+                student, stem = record["student"], record["assignment"]
                 stamp = course / "submitted" / student / stem / "timestamp.txt"
-                write_gradebook(db_url, record, stamp.read_text().strip() if stamp.is_file() else None)
-                write_autograded_notebook(course, student, record)
+                write_gradebook(gb, record, stamp.read_text().strip() if stamp.is_file() else None)
                 _write_atomic(record_path(course, student, stem), json.dumps(record, indent=1))
                 graded.append(record)
                 progress.step(f"{student}/{stem} {record['points']:g}/{record['max_points']:g}")

@@ -81,3 +81,21 @@ def numerical_gradient(cost, parameters: dict[str, np.ndarray], epsilon: float =
             g[index] = (cost(plus) - cost(minus)) / (2 * epsilon)
         grads["d" + name] = g
     return grads
+
+
+def asked_once(fn, key, ask):
+    """``ask()`` the function under test once per key: parts that put the same question share the answer.
+
+    The answer is kept on the function object (one per notebook being judged) and
+    must be treated as read-only by the parts. When ``ask()`` raises, nothing is kept.
+    """
+    answers = getattr(fn, "_hidden_answers", None)
+    if answers is None:
+        answers = {}
+        try:
+            fn._hidden_answers = answers
+        except AttributeError:  # a function object that takes no attributes: ask every time
+            return ask()
+    if key not in answers:
+        answers[key] = ask()
+    return answers[key]

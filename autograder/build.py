@@ -268,5 +268,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in times.items())
     print(f"course written to {course} ({steps})")
-    print(f"grade with: cd {os.path.relpath(course)} && nbgrader autograde <assignment>")
+    shown = os.path.relpath(course) if course.is_relative_to(Path.cwd()) else str(course)
+    # The venv's nbgrader, by its full path unless it is the one on PATH.
+    venv_nbgrader = str(Path(sys.executable).with_name("nbgrader"))
+    nbgrader = "nbgrader" if shutil.which("nbgrader") == venv_nbgrader else venv_nbgrader
+    print(f"grade with: cd {shown} && {nbgrader} autograde <assignment>")
     return 0

@@ -41,7 +41,7 @@ ISSUE_WRONG = {
 }
 ISSUE_CORRECT = [
     "cost-w-squared", "cost-w-times-w", "cost-norm-squared", "cost-loop-over-keys",  # the sums of squares
-    "dropout-int-mask", "dropout-float-mask", "dropout-where", "dropout-binomial", "dropout-greater-than",  # masks
+    "dropout-bool-mask", "dropout-int-mask", "dropout-float-mask", "dropout-where", "dropout-binomial", "dropout-greater-than",  # masks
     "dropout-in-place", "l2-back-in-place", "random-in-place", "he-in-place",  # in-place updates
     "he-normal", "random-normal", "he-transposed-draw", "random-transposed-draw",  # other draws
     "gcn-dict-copies", "gcn-restore-in-place",  # copies inside the loop, or restoring after

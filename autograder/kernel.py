@@ -43,25 +43,14 @@ class InProcessFunction:
     def call_with_globals(self, overrides: dict, *args, **kwargs):
         args = [_resolve(a) for a in args]
         kwargs = {k: _resolve(v) for k, v in kwargs.items()}
-        namespace = getattr(self.fn, "__globals__", None)
-        missing = object()
-        saved = {}
-        if isinstance(namespace, dict):
-            saved = {k: namespace.get(k, missing) for k in overrides}
-            namespace.update({k: _resolve(v) for k, v in overrides.items()})
         try:
-            result = self.fn(*args, **kwargs)
+            with wire.globals_replaced(self.fn, {k: _resolve(v) for k, v in overrides.items()}):
+                result = self.fn(*args, **kwargs)
         except Exception as exc:
             exc.student_type = type(exc).__name__  # type: ignore[attr-defined]
             raise
         except BaseException as exc:  # SystemExit, KeyboardInterrupt from student code
             raise StudentException(f"{type(exc).__name__}: {exc}") from None
-        finally:
-            for k, v in saved.items():
-                if v is missing:
-                    namespace.pop(k, None)
-                else:
-                    namespace[k] = v
         # the same plain-data conversion as results coming from another process
         return wire.decode(wire.encode(result))
 

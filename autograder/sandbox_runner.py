@@ -18,6 +18,7 @@ an 8-byte length and the ``.npy`` bytes.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import json
 import os
@@ -294,29 +295,37 @@ def serve(rfd: int, wfd: int) -> None:
         write_frame(wfd, data)
 
 
-def _call(ns: dict, request: dict, out: _BoundedText) -> dict:
-    name = request["function"]
-    fn = ns.get(name)
-    if not callable(fn):
-        return {"ok": False, "exc_type": "NotDefined", "message": f"{name} is not defined", "output": ""}
-    args, kwargs = list(request["args"]), dict(request["kwargs"])
+@contextlib.contextmanager
+def globals_replaced(fn, overrides: dict):
+    """Replace some global names of ``fn`` for the duration; restored even on error."""
     namespace = getattr(fn, "__globals__", None)
-    overrides = request.get("overrides") or {}
+    if not isinstance(namespace, dict) or not overrides:
+        yield
+        return
     missing = object()
-    saved = {}
-    if isinstance(namespace, dict):
-        saved = {k: namespace.get(k, missing) for k in overrides}
-        namespace.update(overrides)
+    saved = {k: namespace.get(k, missing) for k in overrides}
+    namespace.update(overrides)
     try:
-        result = fn(*args, **kwargs)
-    except BaseException as exc:  # noqa: BLE001
-        return _exception_reply(exc, out)
+        yield
     finally:
         for k, v in saved.items():
             if v is missing:
                 namespace.pop(k, None)
             else:
                 namespace[k] = v
+
+
+def _call(ns: dict, request: dict, out: _BoundedText) -> dict:
+    name = request["function"]
+    fn = ns.get(name)
+    if not callable(fn):
+        return {"ok": False, "exc_type": "NotDefined", "message": f"{name} is not defined", "output": ""}
+    args, kwargs = list(request["args"]), dict(request["kwargs"])
+    try:
+        with globals_replaced(fn, request.get("overrides") or {}):
+            result = fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001
+        return _exception_reply(exc, out)
     return {
         "ok": True,
         "result": result,

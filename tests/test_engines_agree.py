@@ -1,0 +1,84 @@
+"""Stock ``nbgrader autograde`` and our graders give the same points on honest submissions.
+
+The honest students of the sample class (typical mistakes, correct variants,
+warnings, partly done) are graded by stock nbgrader, which runs every cell of
+every notebook in one kernel, then by ``python -m autograder grade`` and by
+``python -m autograder check``; the points must agree for every graded
+function. Stock nbgrader runs as two processes on different assignments, so
+they never write the same (student, assignment).
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import sample_class
+from autograder.build import nbgrader_env
+from autograder.classgrade import grade_class, read_record
+from autograder.solutions import REFERENCE_MODULES, REPO
+
+STUDENTS = [s for s in sample_class.CLASS if s.name in ("carol", "dave", "erin", "heidi", "ivan", "judy", "peggy")]
+
+
+def stock_scores(course: Path) -> dict:
+    """(student, assignment, function) -> points, from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for stem in REFERENCE_MODULES:
+            for student in STUDENTS:
+                notebook = gb.find_submission_notebook(stem, stem, student.name)
+                for grade in notebook.grades:
+                    out[(student.name, stem, grade.name[len("check_"):])] = round(float(grade.score), 2)
+    return out
+
+
+@pytest.fixture(scope="module")
+def both(built_course, tmp_path_factory):
+    for stem in REFERENCE_MODULES:
+        if stem not in built_course.stems:
+            pytest.skip(f"notebook {stem} does not exist yet")
+    course = tmp_path_factory.mktemp("engines") / "course"
+    shutil.copytree(built_course.root, course, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback", "grades", "reports"))
+    sample_class.write_class(course, STUDENTS)
+    nbgrader = str(Path(sys.executable).with_name("nbgrader"))
+    first, rest = "02_regularization", [s for s in REFERENCE_MODULES if s != "02_regularization"]
+    jobs = [
+        subprocess.Popen(["sh", "-c", " && ".join(f"{nbgrader} autograde {stem} --force" for stem in stems)], cwd=course, env=nbgrader_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for stems in ([first], rest)
+    ]
+    for job in jobs:
+        _, err = job.communicate(timeout=1200)
+        assert job.returncode == 0, err.decode()[-2000:]
+    stock = stock_scores(course)
+    grade_class(course, workers=2, force=True, quiet=True)
+    return course, stock
+
+
+def test_grade_gives_stock_nbgraders_points_for_every_function(both):
+    course, stock = both
+    ours = {}
+    for student in STUDENTS:
+        for stem in REFERENCE_MODULES:
+            for f in read_record(course, student.name, stem)["functions"]:
+                ours[(student.name, stem, f["function"])] = round(f["points"], 2)
+    assert ours.keys() == stock.keys()
+    differ = {k: (stock[k], ours[k]) for k in stock if stock[k] != ours[k]}
+    assert not differ, f"(stock, ours) differ: {differ}"
+    assert len({v for v in stock.values()}) > 2, "the class should show full, partial and zero scores"
+
+
+def test_check_command_gives_the_same_totals(both):
+    course, stock = both
+    for student in STUDENTS[:3]:
+        for stem in REFERENCE_MODULES:
+            notebook = course / "submitted" / student.name / stem / f"{stem}.ipynb"
+            out = subprocess.run([sys.executable, "-m", "autograder", "check", str(notebook), "--json"], cwd=REPO, capture_output=True, text=True, check=True)
+            rows = json.loads(out.stdout)
+            assert {r["function"]: r["points"] for r in rows} == {k[2]: v for k, v in stock.items() if k[:2] == (student.name, stem)}
+            assert all(set(r) == {"notebook", "function", "points", "max_points", "passed", "diagnosis"} for r in rows)

@@ -60,7 +60,7 @@ def identify(path: Path, nb=None) -> str | None:
     if nb is not None:
         ids = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
         for stem in REFERENCE_MODULES:
-            if {e.function for e in exercises(release_notebook(stem), stem)} <= ids:
+            if (NOTEBOOK_DIR / f"{stem}.ipynb").is_file() and {e.function for e in exercises(release_notebook(stem), stem)} <= ids:
                 return stem
     return None
 

@@ -82,6 +82,56 @@ def make_circles(
     return _finish(X[:, order], Y[:, order], m_train)
 
 
+def make_moons_noisy(
+    seed: int,
+    m_train: int = 60,
+    m_test: int = 500,
+    noise: float = 0.2,
+    separation: float = 0.9,
+    flipped: int = 6,
+    flipped_test: int = 50,
+    scale: float = 2.0,
+) -> Arrays:
+    """Two half-moons with Gaussian jitter and a few flipped labels in each split.
+
+    Label 0: ``(cos t, sin t)``; label 1: ``(1 - cos t, 0.5 - separation - sin t)``
+    (``separation = 0`` gives the classic interlocking moons; larger values pull the
+    lower moon down), ``t ~ U[0, pi]``, plus independent ``N(0, noise^2)`` on each
+    coordinate. The points are then centred on the middle of the two moons,
+    ``(0.5, 0.25 - separation / 2)``, and multiplied by ``scale``. Each split is
+    balanced before the flips (``m_train`` and ``m_test`` even). Exactly ``flipped``
+    training labels and ``flipped_test`` test labels (distinct examples, chosen
+    uniformly) are inverted: label noise that no classifier can predict.
+
+    Draw order from ``default_rng(seed)``: ``t`` (m_train + m_test), the jitter
+    (2, m_train + m_test), one permutation per split, the flipped training indices,
+    then the flipped test indices.
+    """
+    if m_train % 2 or m_test % 2:
+        raise ValueError("m_train and m_test must be even (balanced classes)")
+    if not (0 <= flipped <= m_train and 0 <= flipped_test <= m_test):
+        raise ValueError("flipped must be in [0, m_train] and flipped_test in [0, m_test]")
+    rng = np.random.default_rng(seed)
+    m = m_train + m_test
+
+    def labels(n: int) -> np.ndarray:
+        return np.repeat([0, 1], n // 2)
+
+    Y = np.concatenate([labels(m_train), labels(m_test)])[None, :]
+    t = rng.uniform(0.0, np.pi, m)
+    upper = np.vstack([np.cos(t), np.sin(t)])
+    lower = np.vstack([1.0 - np.cos(t), 0.5 - separation - np.sin(t)])
+    X = np.where(Y == 0, upper, lower) + noise * rng.standard_normal((2, m))
+    X = scale * (X - np.array([[0.5], [0.25 - separation / 2]]))
+    order = np.concatenate([rng.permutation(m_train), m_train + rng.permutation(m_test)])
+    X, Y = X[:, order], Y[:, order].copy()
+    flip_train = rng.choice(m_train, size=flipped, replace=False)
+    flip_test = m_train + rng.choice(m_test, size=flipped_test, replace=False)
+    for flip in (flip_train, flip_test):
+        Y[0, flip] = 1 - Y[0, flip]
+    return _finish(X, Y, m_train)
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -110,6 +160,19 @@ SPECS: tuple[Spec, ...] = (
             "label 0 on the outer ring (radius 1.0), each point jittered by Gaussian noise. "
             "No straight line separates the classes; a small ReLU network does. "
             "Used by notebook 01 (initialization)."
+        ),
+    ),
+    Spec(
+        name="moons_noisy",
+        make=make_moons_noisy,
+        seed=2,
+        params={"m_train": 60, "m_test": 500, "noise": 0.2, "separation": 0.9, "flipped": 6, "flipped_test": 50, "scale": 2.0},
+        depicts=(
+            "Two half-moons in the plane, label 0 on the upper one and label 1 on the lower one, "
+            "pulled apart vertically by `separation`, with Gaussian jitter on both coordinates; "
+            "then a few labels are flipped in each split (label noise). The training set is small "
+            "and the test set large, so that an unregularized network overfits visibly and test "
+            "accuracy is measured precisely. Used by notebook 02 (regularization)."
         ),
     ),
 )

@@ -17,6 +17,10 @@ and for one notebook only (they test nbgrader settings, not the notebook):
   and makes NumPy emit a RuntimeWarning;
 * ``b-nocheck``: solved, with the check cell of the last graded function deleted.
 
+These two also drop the experiment cells (code cells without nbgrader
+metadata, which a student may delete freely): they cost most of a notebook's
+grading time and play no part in what the two test.
+
 Every notebook is executed in full by nbgrader (experiments and plots too), so
 this module's wall time is dominated by the solved notebooks' experiments.
 """
@@ -92,6 +96,12 @@ def write_submission(course: BuiltCourse, student: str, stem: str, nb) -> None:
     nbformat.write(nb, folder / f"{stem}.ipynb")
 
 
+def without_experiments(nb):
+    """``nb`` without its code cells that carry no nbgrader metadata."""
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or solutions.nbgrader_meta(c)]
+    return nb
+
+
 def points_of(stem: str) -> dict[str, float]:
     """grade_id of each check cell -> points, from the committed notebook."""
     nb = nbformat.read(solutions.NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
@@ -119,7 +129,7 @@ def graded(built_course: BuiltCourse) -> Graded:
         functions = [e.function for e in solutions.exercises(release, stem)]
         warned, deleted = functions[0], f"check_{functions[-1]}"
 
-        warns = solutions.solve_notebook(release, stem)
+        warns = without_experiments(solutions.solve_notebook(release, stem))
         for cell in warns.cells:
             if solutions.nbgrader_meta(cell).get("grade_id") == warned:
                 cell.source = solutions.inject(
@@ -127,9 +137,10 @@ def graded(built_course: BuiltCourse) -> Graded:
                 )
         write_submission(course, WARNS, stem, warns)
 
-        nocheck = solutions.solve_notebook(release, stem)
+        nocheck = without_experiments(solutions.solve_notebook(release, stem))
+        kept = len(nocheck.cells)
         nocheck.cells = [c for c in nocheck.cells if solutions.nbgrader_meta(c).get("grade_id") != deleted]
-        assert len(nocheck.cells) == len(release.cells) - 1
+        assert len(nocheck.cells) == kept - 1
         write_submission(course, NOCHECK, stem, nocheck)
 
     # Two workers, split by student: "a-" has the solved notebooks, "b-" the rest.

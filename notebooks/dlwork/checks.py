@@ -111,6 +111,8 @@ _EXCEPTION_HINTS = (
 
 
 def _exception_hint(exc: BaseException) -> str:
+    if isinstance(exc, TypeError) and ("positional argument" in str(exc) or "keyword argument" in str(exc)):
+        return " Keep the function's signature exactly as in the stub: the checks call it with those arguments."
     for kind, hint in _EXCEPTION_HINTS:
         if isinstance(exc, kind):
             return " " + hint
@@ -270,6 +272,8 @@ class _Exercise:
         if not numeric:
             kind = type(value).__name__ + (f" of {value.dtype}" if isinstance(value, np.ndarray) else "")
             self.fail(f"{name} should be a NumPy array of numbers, got {kind}.")
+        if value.dtype != bool and not np.all(np.isfinite(value)):
+            self.fail(f"{name} contains NaN or infinity: look for a division by zero, log(0) or an overflow.")
         self.ok()
         return value
 

@@ -255,11 +255,19 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 3, 1)] + "..."
 
 
+def _heard(row: Row) -> str:
+    """The diagnosis as the matrix shows it: the visible check's own words when it failed."""
+    if row.visible is None:
+        return row.diagnosis
+    prefix = f"{row.variant.function}: "
+    return row.visible[len(prefix):] if row.visible.startswith(prefix) else row.visible
+
+
 def format_matrix(report: Report, width: int | None = None) -> str:
     """The matrix, one line per variant, then the details of any failure and the summary."""
     import shutil
 
-    width = width or shutil.get_terminal_size((160, 40)).columns
+    width = width or shutil.get_terminal_size((220, 40)).columns
     header = ("variant", "function", "expected", "points", "visible check", "OK", "diagnosis given")
     if report.hidden_alone:
         header = header[:4] + ("hidden alone",) + header[4:]
@@ -268,7 +276,7 @@ def format_matrix(report: Report, width: int | None = None) -> str:
         points = f"{r.points:g}/{r.max_points:g}"
         visible = "passes" if r.visible is None else "fails"
         ok = "OK" if r.failure is None else r.failure.upper()
-        row = (r.variant.id, r.variant.function, r.variant.verdict, points, visible, ok, r.diagnosis or "-")
+        row = (r.variant.id, r.variant.function, r.variant.verdict, points, visible, ok, _heard(r) or "-")
         if report.hidden_alone:
             alone = "-" if r.hidden_points is None else f"{r.hidden_points:g}/{r.max_points:g}" + ("" if not r.hidden_missing_keywords else " ?")
             row = row[:4] + (alone,) + row[4:]

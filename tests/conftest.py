@@ -1,4 +1,4 @@
-"""Shared fixtures: the notebooks that exist, and one nbgrader course built from them per session."""
+"""Shared fixtures: one nbgrader course built from the notebooks, per session."""
 
 from __future__ import annotations
 
@@ -13,16 +13,20 @@ from autograder import solutions
 REPO = solutions.REPO
 
 
-def existing_stems() -> list[str]:
-    """Stems of the course notebooks present in ``notebooks/`` (all three once they are written)."""
-    return [path.stem for path in solutions.notebook_paths() if path.is_file()]
+def notebook_path(stem: str) -> Path:
+    """The committed notebook of ``stem`` (``notebooks/<stem>.ipynb``)."""
+    return solutions.NOTEBOOK_DIR / f"{stem}.ipynb"
 
 
 def require_notebook(stem: str) -> Path:
-    """The path of a course notebook, or skip the test saying which notebook is missing."""
-    path = solutions.NOTEBOOK_DIR / f"{stem}.ipynb"
+    """The path of a course notebook; fails the test, naming it, when it is missing.
+
+    (It used to skip while the notebooks were being written; all three exist
+    now, so a missing one is an error.)
+    """
+    path = notebook_path(stem)
     if not path.is_file():
-        pytest.skip(f"{path.relative_to(REPO)} is not written yet")
+        pytest.fail(f"{path.relative_to(REPO)} is missing")
     return path
 
 
@@ -31,7 +35,7 @@ class BuiltCourse:
     """An nbgrader course written by ``autograder.build`` into a temporary folder."""
 
     root: Path
-    stems: tuple[str, ...]  # the notebooks it was built from
+    stems: tuple[str, ...]  # the notebooks it was built from: all of them
     seconds: dict  # step -> wall time of the build
 
     @property
@@ -49,17 +53,15 @@ class BuiltCourse:
 def built_course(tmp_path_factory) -> BuiltCourse:
     """One course (source, release via nbgrader generate_assignment, gradebook) for the whole session.
 
-    Built from every notebook that exists. Tests that only read it share it
-    freely; the nbgrader end-to-end tests add submissions and grades to it
-    (nothing else reads those).
+    Built from every course notebook. Tests read it; a test that grades
+    copies it first (``shutil.copytree``: the config's paths are relative to
+    the config file, so a copy is a course of its own).
     """
     from autograder import build
 
-    stems = existing_stems()
-    if not stems:
-        pytest.skip("no course notebook exists in notebooks/ yet")
     root = tmp_path_factory.mktemp("course")
     start = time.perf_counter()
-    seconds = build.build_course(root, stems)
+    seconds = build.build_course(root)
     seconds["total"] = time.perf_counter() - start
-    return BuiltCourse(root=root, stems=tuple(stems), seconds=seconds)
+    stems = tuple(path.stem for path in solutions.notebook_paths())
+    return BuiltCourse(root=root, stems=stems, seconds=seconds)

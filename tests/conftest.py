@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,12 @@ class BuiltCourse:
 
     def source(self, stem: str) -> Path:
         return self.root / "source" / stem
+
+    def fresh_copy(self, tmp_path_factory, name: str) -> Path:
+        """A private copy of this course (release and gradebook, no submissions or grades)."""
+        target = tmp_path_factory.mktemp(name) / "course"
+        shutil.copytree(self.root, target, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback", "grades", "reports"))
+        return target
 
 
 @pytest.fixture(scope="session")

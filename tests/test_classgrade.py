@@ -8,8 +8,6 @@ with SIGKILL mid-run and then resumed.
 
 import csv
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,22 +21,11 @@ from autograder.classgrade import grade_class, read_record
 from autograder.reports import write_csv, write_feedback
 from autograder.solutions import REFERENCE_MODULES, REPO
 
-NOT_GRADED = set()
-
-
-def fresh_course(built_course, tmp_path_factory, name) -> Path:
-    """A private copy of the built course (release + gradebook, no submissions)."""
-    for stem in REFERENCE_MODULES:
-        if stem not in built_course.stems:
-            pytest.skip(f"notebook {stem} does not exist yet")
-    target = tmp_path_factory.mktemp(name) / "course"
-    shutil.copytree(built_course.root, target, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback", "grades", "reports"))
-    return target
 
 
 @pytest.fixture(scope="module")
 def graded(built_course, tmp_path_factory):
-    course = fresh_course(built_course, tmp_path_factory, "class")
+    course = built_course.fresh_copy(tmp_path_factory, "class")
     sample_class.write_class(course)
     summary = grade_class(course, workers=2, quiet=True)
     return course, summary
@@ -177,7 +164,7 @@ def test_stock_generate_feedback_works_after_our_grading(graded):
 
 
 def test_a_killed_run_resumes_without_losing_anything(built_course, tmp_path_factory):
-    course = fresh_course(built_course, tmp_path_factory, "resume")
+    course = built_course.fresh_copy(tmp_path_factory, "resume")
     sample_class.write_class(course)
     command = [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--workers", "2"]
     child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

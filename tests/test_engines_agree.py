@@ -9,7 +9,6 @@ they never write the same (student, assignment).
 """
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,11 +39,7 @@ def stock_scores(course: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def both(built_course, tmp_path_factory):
-    for stem in REFERENCE_MODULES:
-        if stem not in built_course.stems:
-            pytest.skip(f"notebook {stem} does not exist yet")
-    course = tmp_path_factory.mktemp("engines") / "course"
-    shutil.copytree(built_course.root, course, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback", "grades", "reports"))
+    course = built_course.fresh_copy(tmp_path_factory, "engines")
     sample_class.write_class(course, STUDENTS)
     nbgrader = str(Path(sys.executable).with_name("nbgrader"))
     first, rest = "02_regularization", [s for s in REFERENCE_MODULES if s != "02_regularization"]

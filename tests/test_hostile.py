@@ -9,7 +9,6 @@ and the repository untouched. The table of cases is printed (pytest -s).
 
 import hashlib
 import os
-import shutil
 import sqlite3
 import subprocess
 
@@ -35,11 +34,7 @@ def repo_fingerprint() -> str:
 
 @pytest.fixture(scope="module")
 def run(built_course, tmp_path_factory):
-    for stem in REFERENCE_MODULES:
-        if stem not in built_course.stems:
-            pytest.skip(f"notebook {stem} does not exist yet")
-    course = tmp_path_factory.mktemp("hostile") / "course"
-    shutil.copytree(built_course.root, course, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback", "grades", "reports"))
+    course = built_course.fresh_copy(tmp_path_factory, "hostile")
     sample_class.write_class(course, HONEST)
     for case in CASES:
         student = sample_class.Student(case.name, case.attack, dict(case.functions))

@@ -167,15 +167,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--timeout", type=float, default=Limits.notebook_timeout, help="seconds for the whole notebook (default %(default)s)")
     parser.add_argument("--call-timeout", type=float, default=Limits.call_timeout, help="seconds for one call or cell (default %(default)s)")
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory limit of the student process (default %(default)s)")
+    parser.add_argument("--no-sandbox", action="store_true", help="run the notebook's code WITHOUT isolation (only for code you trust)")
 
 
 def run(args) -> int:
-    limits = Limits(call_timeout=args.call_timeout, notebook_timeout=args.timeout, memory_mb=args.memory_mb)
+    from autograder.sandbox import IsolationError, verify_isolation
+
+    limits = Limits(call_timeout=args.call_timeout, notebook_timeout=args.timeout, memory_mb=args.memory_mb, sandbox=not args.no_sandbox)
     try:
+        verify_isolation(limits)
         result = grade_notebook(args.notebook, limits)
-    except ValueError as exc:
+    except (ValueError, IsolationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if not limits.sandbox:
+        print("warning: --no-sandbox: the notebook's code ran with your user's access to files, processes and the network", file=sys.stderr)
     if args.json:
         print(json.dumps([v.as_dict() for v in result.verdicts], indent=1))
     else:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from autograder.checker import NotebookResult, grade_notebook
 from autograder.judge import Verdict
-from autograder.sandbox import Limits
+from autograder.sandbox import Limits, verify_isolation
 from autograder.solutions import REFERENCE_MODULES, REPO
 
 DEFAULT_COURSE = REPO / "course"
@@ -212,6 +212,7 @@ def _grade_task(task: tuple) -> tuple:
         ]
         result = NotebookResult(stem, str(path), verdicts, [f"grader error: {exc}"])
     record = result_to_record(result, student, fingerprint)
+    record["sandbox"] = limits.sandbox
     write_autograded_notebook(Path(course), student, record)
     return record
 
@@ -250,7 +251,7 @@ def grade_class(
     import multiprocessing
 
     course = Path(course).resolve()
-    limits = dataclasses.replace(limits or Limits(), hide=(str(course),))  # students never see the course
+    limits = limits or Limits()
     db_url = db_url or default_db_url(course)
     assignments = assignments or list(REFERENCE_MODULES)
     digest = grader_digest()
@@ -266,6 +267,8 @@ def grade_class(
             continue
         pending.append((student, stem, str(folder / f"{stem}.ipynb"), limits, str(course), fingerprint))
 
+    if pending:
+        verify_isolation(limits, hidden=[course])  # before any student code runs; raises IsolationError
     workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
     progress = Progress(len(pending), stream=open(os.devnull, "w") if quiet else sys.stderr)
     graded = []
@@ -282,7 +285,9 @@ def grade_class(
                 _write_atomic(record_path(course, student, stem), json.dumps(record, indent=1))
                 graded.append(record)
                 progress.step(f"{student}/{stem} {record['points']:g}/{record['max_points']:g}")
-    return summarize(course, assignments, graded, skipped, time.monotonic() - started, workers)
+    summary = summarize(course, assignments, graded, skipped, time.monotonic() - started, workers)
+    summary["sandbox"] = limits.sandbox
+    return summary
 
 
 def summarize(course: Path, assignments: list[str], graded: list[dict], skipped: int, seconds: float, workers: int) -> dict:
@@ -333,6 +338,8 @@ def format_summary(summary: dict, assignments: list[str]) -> str:
     )
     if summary["failures"]:
         lines.append("  ! = not graded: " + ", ".join(f"{s}/{a}" for s, a in summary["failures"]))
+    if not summary.get("sandbox", True):
+        lines.append(NO_SANDBOX_WARNING)
     return "\n".join(lines)
 
 
@@ -345,11 +352,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook (default %(default)s)")
     parser.add_argument("--call-timeout", type=float, default=Limits.call_timeout, help="seconds per call or cell (default %(default)s)")
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory per notebook (default %(default)s)")
+    parser.add_argument("--no-sandbox", action="store_true", help="run student code WITHOUT isolation (only for code you trust; stored in every record)")
+
+
+NO_SANDBOX_WARNING = "sandbox: OFF (--no-sandbox): student code ran with your user's access to files, processes and the network"
 
 
 def run(args) -> int:
-    limits = Limits(call_timeout=args.call_timeout, notebook_timeout=args.timeout, memory_mb=args.memory_mb)
+    from autograder.sandbox import IsolationError
+
+    limits = Limits(call_timeout=args.call_timeout, notebook_timeout=args.timeout, memory_mb=args.memory_mb, sandbox=not args.no_sandbox)
     assignments = args.assignment or list(REFERENCE_MODULES)
-    summary = grade_class(args.course, args.workers, args.force, limits, args.db_url, assignments)
+    try:
+        summary = grade_class(args.course, args.workers, args.force, limits, args.db_url, assignments)
+    except IsolationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(format_summary(summary, assignments))
     return 0

@@ -18,7 +18,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Callable
 
-from autograder.sandbox import NotDefined, StudentCrashed, StudentTimeout
+from autograder.sandbox import NotDefined, SandboxError, StudentCrashed, StudentTimeout
 
 
 class Mistake(Exception):
@@ -142,7 +142,22 @@ def run_visible_check(check: Callable, fn: Callable) -> str | None:
 
 
 def judge(function: str, fn: Callable, max_points: float, notebook: str = "", run_visible: bool = True) -> Verdict:
-    """Grade ``fn`` (a callable returning plain data) as the graded function ``function``."""
+    """Grade ``fn`` (a callable returning plain data) as the graded function ``function``.
+
+    When the sandbox cannot be set up, the function is *not graded* (the
+    grader's fault, never the student's), with the reason.
+    """
+    try:
+        return _judge(function, fn, max_points, notebook, run_visible)
+    except SandboxError as exc:
+        return Verdict(
+            notebook, function, 0.0, float(max_points), graded=False,
+            diagnosis=f"Not graded: the grader could not start an isolated process for your code ({exc}). This is not your mistake.",
+            parts=[(p.name, False) for p in parts_for(function)],
+        )
+
+
+def _judge(function: str, fn: Callable, max_points: float, notebook: str, run_visible: bool) -> Verdict:
     verdict = Verdict(notebook, function, 0.0, float(max_points))
     parts = parts_for(function)
     if run_visible:

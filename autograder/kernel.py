@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sys
 import warnings
 
-from autograder import sandbox_runner as wire
-from autograder.sandbox import FIXTURES_DIR, StudentException
+from autograder.sandbox import StudentException, fixtures, wire
+from autograder.sandbox.runtime import globals_replaced
 
 
 def _resolve(value):
+    """A function reference of the hidden checks, resolved here (the fixtures under their student-side name)."""
     if isinstance(value, wire.CallableRef):
-        if str(FIXTURES_DIR) not in sys.path:
-            sys.path.append(str(FIXTURES_DIR))
-        return wire._resolve(value.ref)
+        module, _, name = value.ref.partition(":")
+        return getattr(fixtures, name) if module == "grader_fixtures" else wire.resolve(value.ref)
     return value
 
 
@@ -44,7 +43,7 @@ class InProcessFunction:
         args = [_resolve(a) for a in args]
         kwargs = {k: _resolve(v) for k, v in kwargs.items()}
         try:
-            with wire.globals_replaced(self.fn, {k: _resolve(v) for k, v in overrides.items()}):
+            with globals_replaced(self.fn, {k: _resolve(v) for k, v in overrides.items()}):
                 result = self.fn(*args, **kwargs)
         except Exception as exc:
             exc.student_type = type(exc).__name__  # type: ignore[attr-defined]

@@ -170,11 +170,11 @@ CASES = [
         "starts processes that outlive the call (a daemon, a double fork)",
         {HE: Edit(
             "parameters = {}",
-            "import os, subprocess\n"
-            "    subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+            "import os, subprocess, sys\n"
+            "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True)\n"
             "    if os.fork() == 0:\n"
             "        os.setsid()\n"
-            "        os.execvp('sleep', ['sleep', '601'])\n"
+            "        os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(601)'])\n"
             "    parameters = {}",
         )},
     ),

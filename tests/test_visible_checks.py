@@ -17,7 +17,7 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 
-from autograder import sandbox_runner as wire
+from autograder.sandbox import wire
 from dlwork import checks, network
 from dlwork.network import backward_propagation as network_backward
 from dlwork.network import compute_cost, forward_propagation_n, relu, sigmoid
@@ -189,7 +189,7 @@ class WireProxy:
         self.overrides_seen.append(dict(overrides))
         request = {"args": list(args), "kwargs": kwargs, "overrides": overrides}
         assert _plain(request), "the check passed something that is not plain data"
-        sent = wire.decode(wire.encode(request, allow_refs=True), resolve_refs=True)
+        sent = wire.decode(wire.encode(request, allow_refs=True), refs="resolve")
         try:
             result = checks.call_with_globals(self.fn, sent["overrides"], *sent["args"], **sent["kwargs"])
         except Exception as exc:

@@ -18,8 +18,8 @@ import numpy as np
 
 from autograder.hidden.common import expect_number, labels, three_layer_parameters
 from autograder.judge import Mistake, part
-from autograder.sandbox_runner import CallableRef
-from autograder.student_fixtures import grader_fixtures as fixtures
+from autograder.sandbox import fixtures
+from autograder.sandbox.wire import CallableRef
 from dlwork import network
 from source_solutions import gradient_checking as reference
 

@@ -3,7 +3,7 @@
 Nothing here is an answer: the 1-D models are other cost functions than the
 notebook's J = theta * x, and the cost functions for the N-D check are built
 from the given network pieces. Imported by name (``grader_fixtures:...``) in
-the student process, and as ``autograder.student_fixtures.grader_fixtures``
+the student process, and as ``autograder.sandbox.fixtures``
 by the judge.
 """
 

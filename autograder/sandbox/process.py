@@ -1,16 +1,23 @@
-"""Run a student's notebook code in a separate, limited process and call into it.
+"""The judge's side of the sandbox: student processes, notebook sessions, proxies for student functions.
 
-The judge never imports or executes student code itself. A
-:class:`StudentProcess` runs :mod:`autograder.sandbox_runner` as a script under
-``python -I`` (no PYTHONPATH, no user site, not the repository on the path),
-with resource limits, its own session (so the whole process group can be
-killed), stdout/stderr discarded at the file-descriptor level, and two pipes
-for requests and replies in the plain-data wire format.
+The judge never imports or executes student code. A :class:`StudentProcess` is
+forked by a warm zygote (:mod:`autograder.sandbox.runtime`, run under
+``python -I``: no PYTHONPATH, no user site, not the repository on the path)
+and, unless ``Limits.sandbox`` is off, isolated by
+:mod:`autograder.sandbox.jail`: its own user, mount, pid and network
+namespaces, and a root holding only :func:`allow_list` plus the Python
+runtime. It talks to the judge through two pipes in the plain-data wire format
+(:mod:`autograder.sandbox.wire`), decoded strictly.
 
 A :class:`Session` runs the cells of one notebook and hands out
 :class:`StudentFunction` proxies. When a call hangs or kills the process, the
 session restarts it for the next function (skipping a cell that hung while
 loading), so one broken function never costs the points of another.
+
+Failures are told apart: :class:`StudentTimeout`, :class:`StudentCrashed`,
+:class:`StudentProtocolError` and the student's own exceptions are the
+student's; :class:`SandboxError` (the sandbox could not be set up) is the
+grader's, and student code never ran.
 """
 
 from __future__ import annotations
@@ -19,22 +26,36 @@ import atexit
 import builtins
 import json
 import os
-import shutil
-import tempfile
 import selectors
 import signal
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import sandbox_runner as wire
+from autograder.sandbox import wire
 
-RUNNER = Path(wire.__file__).resolve()
-SUPPORT_DIR = Path(__file__).resolve().parent.parent / "notebooks"  # holds dlwork/
-DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
-FIXTURES_DIR = Path(__file__).resolve().parent / "student_fixtures"
+RUNTIME = Path(__file__).resolve().with_name("runtime.py")
+REPO = Path(__file__).resolve().parents[2]
+SUPPORT_DIR = REPO / "notebooks"  # holds dlwork/, on the student's sys.path
+DATASETS_DIR = REPO / "datasets"
+# As root, each student process is a uid of its own on the host: UID_BASE + the pid of its keeper.
+UID_BASE = 200_000
+SPAWN_TIMEOUT = 30.0  # seconds for a new student process to be isolated and say hello
+MAX_TEXT = 4000  # characters kept of any text a student process sends
+
+
+def allow_list() -> list[str]:
+    """What student code may read besides the Python runtime: the support package and the datasets.
+
+    The runtime part (the interpreter, its standard library, the environment's
+    site-packages, the system libraries) is worked out by the zygote from the
+    interpreter it runs: see :func:`autograder.sandbox.jail.runtime_paths`.
+    """
+    return [str(SUPPORT_DIR / "dlwork"), str(DATASETS_DIR)]
 
 
 @dataclass
@@ -44,8 +65,9 @@ class Limits:
     call_timeout: float = 10.0  # seconds for one call into student code (or one cell)
     notebook_timeout: float = 60.0  # seconds for everything one notebook may use
     memory_mb: int = 2048  # address space of the student process
-    output_mb: int = 16  # largest file the student process may write
-    hide: tuple[str, ...] = ()  # more folders student code must not see (e.g. the course being graded)
+    output_mb: int = 16  # largest file, and size of each private writable folder, of the student process
+    max_processes: int = 64  # processes the student's code may run at once
+    sandbox: bool = True  # False only with --no-sandbox: no isolation at all
 
 
 class StudentTimeout(BaseException):
@@ -56,93 +78,78 @@ class StudentCrashed(BaseException):
     """The student process died (os._exit, a signal, out of memory)."""
 
 
+class SandboxError(BaseException):
+    """The grader could not start an isolated student process: its fault, never the student's.
+
+    No student code ran. A BaseException so no check mistakes it for the student's error.
+    """
+
+
 class StudentException(Exception):
     """The student's code raised an exception that is not a Python built-in."""
+
+
+class StudentProtocolError(Exception):
+    """The student process sent something that is not a reply of the wire protocol."""
+
+    student_type = "ProtocolViolation"
+    student_where = ""
 
 
 class NotDefined(Exception):
     """The notebook does not define the function the check asked for."""
 
 
+_BUILTIN_EXCEPTIONS = {name: cls for name, cls in vars(builtins).items() if isinstance(cls, type) and issubclass(cls, Exception)}
+
+
 def _exception_for(reply: dict) -> BaseException:
     """Re-create the student's exception on the judge side, as plain data."""
-    name, message = reply.get("exc_type", "Exception"), reply.get("message", "")
-    where = reply.get("where") or ""
+    name, message, where = reply.get("exc_type", "Exception"), reply.get("message", ""), reply.get("where", "")
     if name == "NotDefined":
         return NotDefined(message)
-    cls = getattr(builtins, name, None)
-    if reply.get("exc_builtin") and isinstance(cls, type) and issubclass(cls, Exception):
-        try:
-            exc = cls(message)
-        except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError needs 5 arguments
-            exc = StudentException(f"{name}: {message}")
-    else:
-        # SystemExit / KeyboardInterrupt / custom classes arrive as an ordinary Exception:
-        # the checks must not be stopped by them.
-        exc = StudentException(f"{name}: {message}" if message else name)
+    cls = _BUILTIN_EXCEPTIONS.get(name) if reply.get("exc_builtin") is True else None
+    exc: BaseException
+    try:
+        exc = cls(message) if cls is not None else StudentException(f"{name}: {message}" if message else name)
+    except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError needs 5 arguments
+        exc = StudentException(f"{name}: {message}")
+    # SystemExit / KeyboardInterrupt / custom classes arrive as an ordinary Exception:
+    # the checks must not be stopped by them.
     exc.student_where = where  # type: ignore[attr-defined]
     exc.student_type = name  # type: ignore[attr-defined]
     return exc
 
 
-REPO = Path(__file__).resolve().parent.parent
-# Never visible to student code (when the grader runs as root; see README, "Threat model").
-HIDDEN_PATHS = [REPO / name for name in ("autograder", "source_solutions", "tests", "benchmarks", ".git", "course", "demo")]
-# As root, each student process runs as uid UID_BASE + its pid: unprivileged, and its own.
-UID_BASE = 200_000
+def _text(reply: dict, key: str, limit: int) -> None:
+    """Reply field ``key``, if present, must be a string; it is cut to ``limit`` characters."""
+    if key in reply:
+        if type(reply[key]) is not str:
+            raise StudentProtocolError(f"sent a reply whose {key!r} is not text")
+        reply[key] = reply[key][:limit]
 
 
-def _child_limits(limits: Limits, cwd: Path) -> dict:
-    return {
-        "memory_mb": limits.memory_mb,
-        "output_mb": limits.output_mb,
-        "cpu_seconds": int(limits.notebook_timeout) + 5,
-        "hide": [str(p) for p in [*HIDDEN_PATHS, *limits.hide]],
-        # what student code must still reach once it runs as an unprivileged user
-        "expose": [sys.base_prefix, sys.prefix, str(SUPPORT_DIR), str(DATASETS_DIR), tempfile.gettempdir(), str(cwd)],
-        "uid_base": UID_BASE,
-    }
+def checked_reply(reply) -> dict:
+    """A reply as the protocol allows it (texts cut to size), or StudentProtocolError."""
+    if type(reply) is not dict or type(reply.get("ok")) is not bool:
+        raise StudentProtocolError("sent a reply that is not of the grader's protocol")
+    for key in ("output", "message", "where"):
+        _text(reply, key, MAX_TEXT + 100)
+    _text(reply, "exc_type", 100)
+    if not reply["ok"] and not str(reply.get("exc_type", "x")).isidentifier():
+        raise StudentProtocolError("sent an exception name that is not a Python name")
+    if "args_after" in reply and type(reply["args_after"]) is not list:
+        raise StudentProtocolError("sent arguments-after-the-call that are not a list")
+    if "kwargs_after" in reply and type(reply["kwargs_after"]) is not dict:
+        raise StudentProtocolError("sent keyword-arguments-after-the-call that are not a dict")
+    return reply
 
 
-def prepare_workdir(path: Path) -> Path:
-    """A working folder the unprivileged student process can write to."""
-    path.mkdir(parents=True, exist_ok=True)  # the student process makes it its own (chown) at start
-    return path
-
-
-def kill_user_processes(uid: int) -> int:
-    """SIGKILL every process running as ``uid``; returns how many were found."""
-    found = 0
-    for _ in range(5):  # a process may fork while we look: look again until none is left
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/status") as status:
-                    for line in status:
-                        if line.startswith("Uid:"):
-                            if uid in map(int, line.split()[1:]):
-                                pids.append(int(entry))
-                            break
-            except OSError:
-                continue
-        if not pids:
-            break
-        found += len(pids)
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-    return found
-
-
-def student_env(home: Path) -> dict[str, str]:
+def student_env(home: str) -> dict[str, str]:
     """The whole environment of student code: nothing of the grader's leaks in."""
     return {
         "PATH": "/usr/bin:/bin",
-        "HOME": str(home),
+        "HOME": home,
         "MPLBACKEND": "Agg",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
@@ -150,7 +157,7 @@ def student_env(home: Path) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
         "DLWORK_DATA": str(DATASETS_DIR),
-        # one Matplotlib cache for all student processes: building it costs seconds
+        # the zygote's Matplotlib cache, shared by all runs: building it costs seconds
         "MPLCONFIGDIR": str(Path(tempfile.gettempdir()) / f"dlwork-mpl-{os.getuid()}"),
     }
 
@@ -159,109 +166,137 @@ def student_env(home: Path) -> dict[str, str]:
 PRELOAD = ["numpy", "matplotlib", "matplotlib.pyplot", "h5py", "dlwork", "dlwork.network", "dlwork.vectorize", "dlwork.data", "dlwork.plots", "dlwork.checks", "grader_fixtures"]
 
 
+def _child_limits(limits: Limits) -> dict:
+    return {
+        "memory_mb": limits.memory_mb,
+        "output_mb": limits.output_mb,
+        "cpu_seconds": int(limits.notebook_timeout) + 5,
+        "max_processes": limits.max_processes,
+    }
+
+
 class Zygote:
-    """A fork server: one warm process per judge process that forks student processes.
+    """A fork server: one warm process per judge process that starts student processes.
 
     Starting Python and importing NumPy and Matplotlib costs far more than
     judging a notebook; forking a process that already has them costs
-    milliseconds. Children get their own session, limits and pipes.
+    milliseconds. With the sandbox on, every fork is isolated on its own.
     """
 
-    def __init__(self, support_dir: Path = SUPPORT_DIR):
+    def __init__(self, sandbox: bool, preload: list[str] = PRELOAD):
         import socket
 
-        self.owner = os.getpid()
+        self.owner, self.sandbox = os.getpid(), sandbox
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.home = Path(tempfile.mkdtemp(prefix="dlwork-zygote-"))
+        mpl = Path(student_env("/")["MPLCONFIGDIR"])
+        mpl.mkdir(mode=0o700, exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", str(RUNNER), "zygote", str(theirs.fileno())],
+            [sys.executable, "-I", str(RUNTIME), "zygote", str(theirs.fileno()), str(os.getpid())],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            cwd=str(self.home),
-            env=student_env(self.home),
+            cwd="/",
+            env=student_env(str(mpl)),
         )
         theirs.close()
         self.sock = ours
-        setup = {"sys_path": [str(support_dir), str(FIXTURES_DIR)], "preload": PRELOAD}
-        socket.send_fds(self.sock, [json.dumps(setup).encode()], [])
-        self.sock.settimeout(60)
-        if self.sock.recv(16) != b"ready":
-            raise RuntimeError("the zygote did not start")
+        setup = {"sys_path": [str(SUPPORT_DIR)], "preload": preload, "sandbox": sandbox, "allow": allow_list()}
+        self.sock.sendall(json.dumps(setup).encode())
+        self.sock.settimeout(120)
+        try:
+            reply = json.loads(self.sock.recv(1 << 20) or b"{}")
+        except (OSError, ValueError) as exc:
+            reply = {"error": f"no answer ({type(exc).__name__})"}
+        if not reply.get("ready"):
+            self.close()
+            raise SandboxError(f"the student runtime did not start: {reply.get('error', 'it exited')}")
+        self.layout = reply.get("layout")
+        if sandbox:
+            exposed = _exposed_by(self.layout)
+            if exposed:
+                self.close()
+                raise SandboxError(exposed)
 
     def alive(self) -> bool:
         return self.owner == os.getpid() and self.proc.poll() is None
 
     def spawn(self, cwd: Path, limits: Limits) -> tuple[int, int, int]:
-        """(pid, fd to write requests to, fd to read replies from) of a new student process."""
+        """(pid to kill, fd to write requests to, fd to read replies from) of a new student process."""
         import socket
 
-        prepare_workdir(cwd)
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
+        request = {
+            "cwd": str(cwd),
+            "limits": _child_limits(limits),
+            "tmpfs_mb": limits.output_mb,
+            "host_uid_base": UID_BASE if os.geteuid() == 0 else None,
+        }
         try:
-            request = {"cwd": str(cwd), "limits": _child_limits(limits, cwd)}
             socket.send_fds(self.sock, [json.dumps(request).encode()], [to_child_r, from_child_w])
-            pid = json.loads(self.sock.recv(1 << 12))["pid"]
+            self.sock.settimeout(SPAWN_TIMEOUT)
+            reply = json.loads(self.sock.recv(1 << 12) or b"{}")
+        except (OSError, ValueError) as exc:
+            reply = {"error": f"the zygote did not answer ({type(exc).__name__})"}
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
-        return pid, to_child_w, from_child_r
+        if "pid" not in reply:
+            os.close(to_child_w)
+            os.close(from_child_r)
+            raise SandboxError(f"the student process could not be isolated: {reply.get('error', 'no reason given')}")
+        return int(reply["pid"]), to_child_w, from_child_r
 
     def close(self) -> None:
         try:
             self.sock.close()
             self.proc.kill()
             self.proc.wait(timeout=5)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - closing on the way out
             pass
-        shutil.rmtree(self.home, ignore_errors=True)
 
 
-_ZYGOTE: Zygote | None = None
+def _exposed_by(layout: dict) -> str | None:
+    """Why ``layout`` would show student code the repository or the grader's home folder, if it would."""
+    for bind in layout["binds"]:
+        for secret, what in ((REPO, "the repository"), (Path.home(), "your home folder")):
+            if secret == Path(bind) or Path(bind) in secret.parents:
+                return f"the allow-list would show student code {what} ({secret}): it holds {bind}, needed by the Python runtime"
+    return None
 
 
-def zygote() -> Zygote:
-    """This process's zygote (a new one after a fork, or if the old one died)."""
-    global _ZYGOTE
-    if _ZYGOTE is None or not _ZYGOTE.alive():
-        if _ZYGOTE is not None and _ZYGOTE.owner == os.getpid():
-            _ZYGOTE.close()
-        _ZYGOTE = Zygote()
-        atexit.register(_ZYGOTE.close)
-    return _ZYGOTE
+_ZYGOTES: dict[bool, Zygote] = {}
+
+
+def zygote(sandbox: bool) -> Zygote:
+    """This process's zygote for ``sandbox`` (a new one after a fork, or if the old one died)."""
+    current = _ZYGOTES.get(sandbox)
+    if current is None or not current.alive():
+        if current is not None and current.owner == os.getpid():
+            current.close()
+        current = _ZYGOTES[sandbox] = Zygote(sandbox)
+        atexit.register(current.close)
+    return current
 
 
 class StudentProcess:
     """One running student process; talks the wire protocol with timeouts."""
 
-    def __init__(self, cwd: Path, limits: Limits, use_zygote: bool = True):
+    def __init__(self, cwd: Path, limits: Limits, spawner: Zygote | None = None):
         self.limits = limits
         self.dead = False
-        self.proc = None
-        if use_zygote:
-            self.pid, self._to_child, self._from_child = zygote().spawn(cwd, limits)
-        else:
-            prepare_workdir(cwd)
-            to_child_r, self._to_child = os.pipe()
-            self._from_child, from_child_w = os.pipe()
-            child_limits = _child_limits(limits, cwd)
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", str(RUNNER), str(to_child_r), str(from_child_w)],
-                pass_fds=(to_child_r, from_child_w),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                cwd=str(cwd),
-                env=student_env(cwd),
-                start_new_session=True,
-            )
-            self.pid = self.proc.pid
-            os.close(to_child_r)
-            os.close(from_child_w)
-            self._send({"cwd": str(cwd), "sys_path": [str(SUPPORT_DIR), str(FIXTURES_DIR)], "preload": PRELOAD, "limits": child_limits})
-        self._receive(timeout=30.0)
+        self.pid, self._to_child, self._from_child = (spawner or zygote(limits.sandbox)).spawn(cwd, limits)
+        try:
+            hello = self._receive(SPAWN_TIMEOUT)
+        except (StudentTimeout, StudentCrashed, StudentProtocolError) as exc:
+            self.kill()
+            raise SandboxError(f"the student process did not start ({exc})") from None
+        if not isinstance(hello, dict) or hello.get("ok") is not True:
+            self.kill()
+            reason = hello.get("sandbox_error") if isinstance(hello, dict) else None
+            raise SandboxError(f"the student process could not be isolated: {reason or 'it did not say why'}")
+        self.facts = hello
 
     # -- plumbing
     def _send(self, message) -> None:
@@ -287,30 +322,26 @@ class StudentProcess:
                         continue
                 chunk = os.read(self._from_child, 1 << 20)
                 if not chunk:
-                    code = self._exit_code()
                     self.kill()
-                    raise StudentCrashed(_describe_exit(code))
+                    raise StudentCrashed("the notebook's process stopped (os._exit, a crash, or killed for using too much memory or time)")
                 buffer.extend(chunk)
             data = bytes(buffer[:n])
             del buffer[:n]
             return data
 
-        import json
-        import struct
-
         (size,) = struct.unpack(">I", need(4))
-        if size > wire.MAX_FRAME:
+        if size > wire.MAX_HEADER:
             self.kill()
             raise StudentCrashed("sent a reply larger than the grader accepts")
         try:
-            header = json.loads(need(size))
-            if not isinstance(header, dict) or not isinstance(header.get("blobs"), int):
-                raise ValueError("not a frame header")
-        except ValueError as exc:  # garbage on the pipe is the student's doing
+            header = wire.parse_header(need(size))
+            if not isinstance(header, dict) or type(header.get("blobs")) is not int or header["blobs"] < 0:
+                raise wire.ProtocolError("not a frame header")
+        except wire.ProtocolError as exc:  # garbage on the pipe: the stream cannot be trusted any more
             self.kill()
-            raise StudentCrashed(f"wrote garbage into the grader's channel ({type(exc).__name__})") from exc
+            raise StudentCrashed(f"wrote garbage into the grader's channel ({exc})") from None
         blobs, total = [], size
-        for _ in range(int(header["blobs"])):
+        for _ in range(header["blobs"]):
             (n,) = struct.unpack(">Q", need(8))
             total += n
             if total > wire.MAX_FRAME:
@@ -318,32 +349,19 @@ class StudentProcess:
                 raise StudentCrashed("sent a reply larger than the grader accepts")
             blobs.append(need(n))
         try:
-            return wire.decode_body(header, blobs)
-        except Exception as exc:  # noqa: BLE001 - garbage on the pipe is the student's doing
-            self.kill()
-            raise StudentCrashed(f"sent an unreadable reply ({exc})") from exc
-
-    def _exit_code(self):
-        if self.proc is None:  # a zygote's child: the zygote reaps it, its status is not ours to read
-            return None
-        try:
-            return self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return None
+            return wire.decode_body(header, blobs, refs="reject")
+        except wire.ProtocolError as exc:  # a whole frame, but not plain data: this call counts for nothing
+            raise StudentProtocolError(f"sent a reply the grader does not accept: {exc}") from None
 
     # -- requests
     def request(self, message: dict, timeout: float | None = None) -> dict:
         if self.dead:
             raise StudentCrashed("the notebook's process had already stopped")
         self._send(message)
-        reply = self._receive(self.limits.call_timeout if timeout is None else timeout)
-        if not isinstance(reply, dict) or "ok" not in reply:
-            self.kill()
-            raise StudentCrashed("sent a malformed reply")
-        return reply
+        return checked_reply(self._receive(self.limits.call_timeout if timeout is None else timeout))
 
     def kill(self) -> None:
-        """Kill the process and everything it started in its session."""
+        """Kill the process; with the sandbox on, that ends its pid namespace and all it started."""
         if self.dead:
             return
         self.dead = True
@@ -352,33 +370,13 @@ class StudentProcess:
                 os.close(fd)
             except OSError:
                 pass
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if os.geteuid() == 0:
-            kill_user_processes(UID_BASE + self.pid)  # whatever escaped the session
-        if self.proc is not None:
+        for kill in (os.kill, os.killpg):
             try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+                kill(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
                 pass
 
     close = kill
-
-
-def _describe_exit(code) -> str:
-    if code is None:
-        return "the notebook's process stopped (os._exit, a crash, or killed for using too much memory or time)"
-    if code < 0:
-        sig = -code
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        if sig == signal.SIGKILL:
-            return "the notebook's process was killed (SIGKILL: out of memory or CPU time?)"
-        if sig == signal.SIGXCPU:
-            return "the notebook's process used up its CPU time"
-        return f"the notebook's process died from signal {name}"
-    return f"the notebook's process exited (exit code {code}): os._exit or a crash"
 
 
 @dataclass
@@ -469,6 +467,8 @@ class StudentFunction:
         self.output = reply.get("output", "")
         if not reply["ok"]:
             raise _exception_for(reply)
+        if "result" not in reply:
+            raise StudentProtocolError("sent a reply without a result")
         for before, after in zip(args, reply.get("args_after", [])):
             _update_in_place(before, after)
         for key, after in (reply.get("kwargs_after") or {}).items():
@@ -482,6 +482,8 @@ def _update_in_place(before, after) -> None:
     if after is None or before is None:
         return
     if isinstance(before, np.random.Generator) and isinstance(after, np.random.Generator):
+        if type(before.bit_generator) is not type(after.bit_generator):
+            raise StudentProtocolError("sent back a generator of another kind than it was given")
         before.bit_generator.state = after.bit_generator.state
     elif isinstance(before, np.ndarray) and isinstance(after, np.ndarray) and before.shape == after.shape:
         if before.flags.writeable:

@@ -51,11 +51,65 @@ def grader_digest() -> str:
     return h.hexdigest()
 
 
-def submission_fingerprint(folder: Path, stem: str, digest: str, limits: Limits) -> str:
+def unsafe_submission(course: Path, student: str, stem: str) -> str | None:
+    """Why the submitted notebook must not be opened, if it must not.
+
+    A symbolic link (the notebook, its assignment folder or the student's
+    folder) could point at the solutions in ``source/``, at another student's
+    work or at any file the grader can read, which would then be graded or
+    copied into feedback; a FIFO or device would hang or feed the reader.
+    Such a submission is not graded, and nothing behind it is read.
+    """
+    import stat
+
+    path = course / "submitted"
+    for part in (student, stem, f"{stem}.ipynb"):
+        path = path / part
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return None  # missing: graded as missing
+        if stat.S_ISLNK(mode):
+            return f"the submission's {path.relative_to(course)} is a symbolic link; it was not opened"
+    if not stat.S_ISREG(mode):
+        return f"the submission's {path.relative_to(course)} is not a regular file; it was not opened"
+    return None
+
+
+def read_timestamp(course: Path, student: str, stem: str) -> str | None:
+    """The submission's ``timestamp.txt`` as nbgrader wrote it, or None (missing, a link, not a date)."""
+    from nbgrader import utils
+
+    if unsafe_submission(course, student, stem):
+        return None
+    path = course / "submitted" / student / stem / "timestamp.txt"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        text = os.read(fd, 200).decode("utf-8", errors="replace").strip()
+    finally:
+        os.close(fd)
+    try:
+        utils.parse_utc(text)
+    except Exception:  # noqa: BLE001 - whatever nbgrader cannot read as a date
+        return None
+    return text
+
+
+def submission_fingerprint(folder: Path, stem: str, digest: str, limits: Limits, unsafe: str | None = None) -> str:
     h = hashlib.sha256(digest.encode())
     h.update(json.dumps(asdict(limits), sort_keys=True).encode())
     notebook = folder / f"{stem}.ipynb"
-    h.update(notebook.read_bytes() if notebook.is_file() else b"<missing>")
+    if unsafe:
+        h.update(unsafe.encode())
+    else:
+        h.update(notebook.read_bytes() if notebook.is_file() else b"<missing>")
     return h.hexdigest()
 
 
@@ -142,7 +196,7 @@ def check_gradebook(gb, db_url: str, assignments: list[str]) -> None:
             raise RuntimeError(f"assignment {stem} is not in the gradebook {db_url}: build the course first (python -m autograder build)") from None
 
 
-def write_autograded_notebook(course: Path, student: str, record: dict) -> None:
+def write_autograded_notebook(course: Path, student: str, record: dict, unsafe: bool = False) -> None:
     """``autograded/<student>/<assignment>/<nb>.ipynb`` for nbgrader's own feedback.
 
     The student's notebook, with each check cell restored to the released source
@@ -158,8 +212,10 @@ def write_autograded_notebook(course: Path, student: str, record: dict) -> None:
     release = release_notebook(stem)
     source = course / "submitted" / student / stem / f"{stem}.ipynb"
     try:
+        if unsafe:
+            raise ValueError("not opened")
         nb = nbformat.read(source, as_version=4)
-    except Exception:  # noqa: BLE001 - unreadable: the release stands in
+    except Exception:  # noqa: BLE001 - unreadable or not to be opened: the release stands in
         nb = copy.deepcopy(release)
     released = {nbgrader_meta(c).get("grade_id"): c for c in release.cells if nbgrader_meta(c).get("grade")}
     by_function = {f"check_{f['function']}": f for f in record["functions"]}
@@ -178,9 +234,9 @@ def write_autograded_notebook(course: Path, student: str, record: dict) -> None:
     folder = course / "autograded" / student / stem
     folder.mkdir(parents=True, exist_ok=True)
     _write_atomic(folder / f"{stem}.ipynb", nbformat.writes(nb))
-    stamp = course / "submitted" / student / stem / "timestamp.txt"
-    if stamp.is_file():
-        _write_atomic(folder / "timestamp.txt", stamp.read_text())
+    stamp = read_timestamp(course, student, stem)
+    if stamp is not None:
+        _write_atomic(folder / "timestamp.txt", stamp + "\n")
 
 
 # ---------------------------------------------------------------- workers
@@ -200,21 +256,26 @@ def _worker_init() -> None:
 def _grade_task(task: tuple) -> tuple:
     """In a worker: judge one notebook and write its autograded copy; the parent records it."""
     student, stem, path, limits, course, fingerprint = task
+    unsafe = unsafe_submission(Path(course), student, stem)
     try:
-        result = grade_notebook(Path(path), limits, stem=stem)
+        if unsafe:
+            result = _not_graded(stem, path, unsafe)
+        else:
+            result = grade_notebook(Path(path), limits, stem=stem)
     except Exception as exc:  # noqa: BLE001 - the grader itself failed on this submission: say so, go on
-        from autograder.checker import release_notebook
-        from autograder.solutions import exercises
-
-        verdicts = [
-            Verdict(stem, e.function, 0.0, e.points, diagnosis=f"Not graded: the grader failed ({type(exc).__name__}: {exc}).", graded=False)
-            for e in exercises(release_notebook(stem), stem)
-        ]
-        result = NotebookResult(stem, str(path), verdicts, [f"grader error: {exc}"])
+        result = _not_graded(stem, path, f"the grader failed ({type(exc).__name__}: {exc})")
     record = result_to_record(result, student, fingerprint)
     record["sandbox"] = limits.sandbox
-    write_autograded_notebook(Path(course), student, record)
+    write_autograded_notebook(Path(course), student, record, unsafe=bool(unsafe))
     return record
+
+
+def _not_graded(stem: str, path: str, reason: str) -> NotebookResult:
+    from autograder.checker import release_notebook
+    from autograder.solutions import exercises
+
+    verdicts = [Verdict(stem, e.function, 0.0, e.points, diagnosis=f"Not graded: {reason}.", graded=False) for e in exercises(release_notebook(stem), stem)]
+    return NotebookResult(stem, str(path), verdicts, [reason])
 
 
 class Progress:
@@ -260,7 +321,7 @@ def grade_class(
     pending, skipped = [], 0
     for student, stem in discover(course, assignments):
         folder = course / "submitted" / student / stem
-        fingerprint = submission_fingerprint(folder, stem, digest, limits)
+        fingerprint = submission_fingerprint(folder, stem, digest, limits, unsafe_submission(course, student, stem))
         record = read_record(course, student, stem)
         if not force and record and record.get("fingerprint") == fingerprint:
             skipped += 1
@@ -280,8 +341,7 @@ def grade_class(
             check_gradebook(gb, db_url, assignments)
             for record in pool.imap_unordered(_grade_task, pending):
                 student, stem = record["student"], record["assignment"]
-                stamp = course / "submitted" / student / stem / "timestamp.txt"
-                write_gradebook(gb, record, stamp.read_text().strip() if stamp.is_file() else None)
+                write_gradebook(gb, record, read_timestamp(course, student, stem))
                 _write_atomic(record_path(course, student, stem), json.dumps(record, indent=1))
                 graded.append(record)
                 progress.step(f"{student}/{stem} {record['points']:g}/{record['max_points']:g}")

@@ -6,6 +6,13 @@ cost (0 points), every other function of that notebook must keep full marks;
 ``reason`` is a phrase the student must find in their feedback.
 ``ungraded`` cases cannot be graded at all and must be flagged, not shown as
 an honest-looking 0. Notebook-level attacks transform the written file.
+
+Attacks on the machine aim only at canaries the test makes in its own
+temporary folder (a copy of the repository, a home folder, a listener, a
+process standing for the grader): their paths are written ``@@NAME@@`` here
+and filled in by the test (:func:`fill`). Each such attack *uses* what it
+reaches to answer correctly, so a sandbox that let it through would show as
+full marks, and the case would fail.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.sample_class import Edit, Raw
-from autograder.solutions import REPO
+from autograder.solutions import REPO, reference_body
 
 I1, I3 = "01_initialization", "03_gradient_checking"
 HE, ZEROS, RANDOM = "initialize_parameters_he", "initialize_parameters_zeros", "initialize_parameters_random"
@@ -40,6 +47,56 @@ class Case:
     ungraded: bool = False
     file_hook: Callable[[Path], None] | None = None  # rewrites the written notebook file
     root_only: bool = False  # needs the grader to run as root (disk isolation)
+
+
+def fill(recipe, context: dict[str, str]):
+    """``recipe`` with each ``@@NAME@@`` replaced by ``repr(context[NAME])``."""
+
+    def sub(text: str) -> str:
+        for name, value in context.items():
+            text = text.replace(f"@@{name}@@", repr(value))
+        return text
+
+    if isinstance(recipe, Raw):
+        return Raw(sub(recipe.source))
+    if isinstance(recipe, Edit):
+        return Edit(recipe.old, sub(recipe.new), sub(recipe.prelude))
+    return recipe
+
+
+def _stolen_he(read: str) -> Raw:
+    """The He cell: ``read`` runs first (it raises when the sandbox holds), then the right answer."""
+    body = reference_body(I1, HE).rstrip("\n") + "\n"  # indented as a function body already
+    return Raw(HE_DEF + "".join("    " + line + "\n" for line in read.strip("\n").splitlines()) + body)
+
+
+def _link_to(target_of: Callable[[Path], Path]) -> Callable[[Path], None]:
+    """Replace the submitted notebook by a symbolic link to ``target_of(course)``."""
+
+    def hook(path: Path) -> None:
+        course = path.parents[3]
+        target = target_of(course)
+        path.unlink()
+        path.symlink_to(target)
+
+    return hook
+
+
+def _shadow(course: Path) -> Path:
+    """A stand-in for /etc/shadow, in the test's own folder."""
+    secret = course.parent / "shadow"
+    secret.write_text(f"root:{SHADOW_TOKEN}:19000:0:99999:7:::\n")
+    return secret
+
+
+def _link_folder(path: Path) -> None:
+    """Replace the assignment folder by a symbolic link to an honest student's."""
+    folder = path.parent
+    course = path.parents[3]
+    for child in folder.iterdir():
+        child.unlink()
+    folder.rmdir()
+    folder.symlink_to(course / "submitted" / "alice" / folder.name)
 
 
 def _corrupt(path: Path) -> None:
@@ -84,6 +141,22 @@ def _edit_checks(path: Path) -> None:
 
 SECRET = REPO / "source_solutions" / "initialization.py"
 HIDDEN = REPO / "autograder" / "hidden" / "initialization.py"
+SHADOW_TOKEN = "SHADOW-CANARY-7f3a"  # must never reach a record or an autograded notebook
+LIAR = """class Liar(np.ndarray):
+    # Values are ones; every question a check could ask of them says 'all zero, equal'.
+    def __eq__(self, other):
+        return np.ones(self.shape, bool)
+    def __ne__(self, other):
+        return np.zeros(self.shape, bool)
+    def __array_function__(self, func, types, args, kwargs):
+        lies = {np.any: False, np.all: True, np.array_equal: True, np.allclose: True, np.count_nonzero: 0}
+        return lies[func] if func in lies else super().__array_function__(func, types, args, kwargs)
+"""
+SEED_REPLY = (  # a whole, well-formed frame whose result names np.random.seed as a bit generator
+    "import json, struct\n"
+    "header = json.dumps({'value': {'__dict__': [['ok', True], ['output', ''], ['result', "
+    "{'__rng__': {'__dict__': [['bit_generator', 'seed']]}}]]}, 'blobs': 0}).encode()\n"
+)
 
 CASES = [
     Case("syntax-error", "a syntax error in the He cell", {HE: Raw(HE_DEF + "    return {\n")}, zero=(HE,), reason="SyntaxError"),
@@ -186,6 +259,52 @@ CASES = [
         zero=(HE,),
         reason="garbage",
     ),
+    Case(
+        "liar-zeros",
+        "returns the right keys, shapes and dtype; the values are ones, and ==, np.any, np.array_equal lie",
+        {ZEROS: Raw(LIAR + "def initialize_parameters_zeros(layers_dims):\n"
+                    "    return {f'{k}{l}': np.ones((layers_dims[l], layers_dims[l - 1] if k == 'W' else 1)).view(Liar)\n"
+                    "            for l in range(1, len(layers_dims)) for k in 'Wb'}\n")},
+        zero=(ZEROS,),
+        reason="non-zero",
+    ),
+    Case("repo-copy", "reads the reference from a full copy of the repository in another temp folder",
+         {HE: _stolen_he("space = {}\nexec(open(@@REPO_COPY@@ + '/source_solutions/initialization.py').read(), space)")},
+         zero=(HE,), reason="No such file"),
+    Case("home-file", "reads a file in the grading user's home folder", {HE: _stolen_he("open(@@HOME_CANARY@@).read()")},
+         zero=(HE,), reason="No such file"),
+    Case("repo-root-files", "reads the repository root: README.md, then the grades.csv export writes there",
+         {HE: _stolen_he("import os\nopen(@@REPO@@ + '/README.md').read()\nif os.path.exists(@@REPO@@ + '/grades.csv'):\n    open(@@REPO@@ + '/grades.csv').read()")},
+         zero=(HE,), reason="No such file"),
+    Case("network", "connects to a listener on 127.0.0.1 to send its answers out",
+         {HE: _stolen_he("import socket\nsocket.create_connection(('127.0.0.1', @@PORT@@), timeout=3).sendall(b'stolen')")},
+         zero=(HE,), reason="unreachable"),
+    Case("grader-process", "reads /proc of a process of the grader's, then kills it",
+         {HE: _stolen_he("import os, signal\nopen('/proc/%d/cmdline' % @@GRADER_PID@@).read()\nos.kill(@@GRADER_PID@@, signal.SIGKILL)")},
+         zero=(HE,), reason="No such file"),
+    Case("protocol-rng", "replies with a generator whose bit generator is 'seed' (np.random.seed in the old decoder)",
+         {HE: _stolen_he(SEED_REPLY + "import sys\nsys.modules['wire'].encode = lambda value, allow_refs=False: struct.pack('>I', len(header)) + header")},
+         zero=(HE,), reason="protocol"),
+    Case("protocol-function", "replies with a reference to os.system instead of data",
+         {HE: _stolen_he(SEED_REPLY.replace("{'__rng__': {'__dict__': [['bit_generator', 'seed']]}}", "{'__fn__': 'os:system'}")
+                         + "import sys\nsys.modules['wire'].encode = lambda value, allow_refs=False: struct.pack('>I', len(header)) + header")},
+         zero=(HE,), reason="protocol"),
+    Case("delegate-dropout", "delegates backward_propagation_with_dropout to a dropout backward pass of the visible checks",
+         {"backward_propagation_with_dropout": Raw(
+             "def backward_propagation_with_dropout(X, Y, cache, keep_prob):\n"
+             "    params = {k: cache[k] for k in ('W1', 'b1', 'W2', 'b2', 'W3', 'b3')}\n"
+             "    return checks._dropout_case(X, Y, params, cache['D1'], cache['D2'], keep_prob)[1]\n")},
+         stem="02_regularization", zero=("backward_propagation_with_dropout",)),
+    Case("symlink-solutions", "the submitted notebook is a symbolic link to the course's source notebook (the solutions)",
+         file_hook=_link_to(lambda course: course / "source" / I1 / f"{I1}.ipynb"), ungraded=True, reason="symbolic link"),
+    Case("symlink-shadow", "the submitted notebook is a symbolic link to /etc/shadow (a stand-in in the test's folder)",
+         file_hook=_link_to(_shadow), ungraded=True, reason="symbolic link"),
+    Case("symlink-folder", "the assignment folder is a symbolic link to another student's", file_hook=_link_folder,
+         ungraded=True, reason="symbolic link"),
+    Case("dot..dot", "a student folder name with '..' in it (answers right)"),
+    Case("...", "a student folder named '...' (answers right)"),
+    Case("odd name; $(touch pwned) <b>x &amp; 'quoted'", "shell and HTML characters in the student folder name (answers right)"),
+    Case("ünïcödé-名前", "a non-ASCII student folder name (answers right)"),
     Case("corrupt-json", "the notebook is not valid JSON", file_hook=_corrupt, ungraded=True, reason="could not be read"),
     Case("old-nbformat", "claims nbformat 3", file_hook=_nbformat(3), ungraded=True, reason="could not be read"),
     Case("unknown-nbformat", "claims nbformat 99", file_hook=_nbformat(99), ungraded=True, reason="could not be read"),

@@ -356,10 +356,10 @@ COST_FUNCTION_EPSILONS = (1e-2, 1e-5)
 
 @functools.lru_cache(maxsize=None)
 def _cost_function_answers(epsilon: float) -> dict[str, float]:
-    """The reference's differences with the L2 cost fixture: as asked, and as two mistakes would compute them."""
-    parameters, gradients, X, Y = _network_case(1)  # gradients WITHOUT the L2 term
+    """The reference's differences with the quartic cost fixture: as asked, and as two mistakes would compute them."""
+    parameters, gradients, X, Y = _network_case(1)  # gradients WITHOUT the penalty's term
     return {
-        "right": reference.gradient_check_n(parameters, gradients, X, Y, epsilon, cost_function=fixtures.l2_cost),
+        "right": reference.gradient_check_n(parameters, gradients, X, Y, epsilon, cost_function=fixtures.quartic_cost),
         "forward_propagation_n": reference.gradient_check_n(parameters, gradients, X, Y, epsilon),
     }
 
@@ -369,7 +369,7 @@ def _gcn_cost_function(fn):
     parameters, gradients, X, Y = _network_case(1)
     got, answers = {}, {}
     for epsilon in COST_FUNCTION_EPSILONS:
-        got[epsilon] = _gcn(fn, parameters, gradients, X, Y, epsilon, cost_function=CallableRef("grader_fixtures:l2_cost"))
+        got[epsilon] = _gcn(fn, parameters, gradients, X, Y, epsilon, cost_function=CallableRef("grader_fixtures:quartic_cost"))
         answers[epsilon] = _cost_function_answers(epsilon)
     wrong = [e for e in COST_FUNCTION_EPSILONS if abs(got[e] - answers[e]["right"]) > 1e-4 * answers[e]["right"] + 1e-9]
     if not wrong:

@@ -1,8 +1,9 @@
 """Functions the hidden checks hand to student code (importable in the student process).
 
-Nothing here is an answer: the 1-D models are other cost functions than the
-notebook's J = theta * x, and the cost functions for the N-D check are built
-from the given network pieces. Imported by name (``grader_fixtures:...``) in
+Nothing here is an answer to a graded function, and a test holds every
+function here to that: the 1-D models are other cost functions than the
+notebook's J = theta * x, and the cost for the N-D check adds a penalty no
+notebook asks for to the given network pieces. Imported by name (``grader_fixtures:...``) in
 the student process, and as ``autograder.sandbox.fixtures``
 by the judge.
 """
@@ -37,10 +38,15 @@ def cubic_backward(x, theta):
     return 3.0 * x * theta**2
 
 
-def l2_cost(X, Y, parameters):
-    """Cross-entropy plus 0.3 / (2m) * sum of squared weights: ``(cost, cache)``."""
+def quartic_cost(X, Y, parameters):
+    """Cross-entropy plus 0.3 / (4m) * the sum of the weights' fourth powers: ``(cost, cache)``.
+
+    Another cost than forward_propagation_n's, for checking that gradient_check_n
+    differentiates the cost it is given. Deliberately not the L2 penalty of
+    notebook 02: nothing here may compute a graded function's answer.
+    """
     AL, cache = forward_propagation(X, parameters)
     m = Y.shape[1]
-    squares = sum(float(np.sum(v**2)) for k, v in parameters.items() if k.startswith("W"))
-    return compute_cost(AL, Y) + 0.3 / (2 * m) * squares, cache
+    fourth_powers = sum(float(np.sum(v**4)) for k, v in parameters.items() if k.startswith("W"))
+    return compute_cost(AL, Y) + 0.3 / (4 * m) * fourth_powers, cache
 

@@ -174,9 +174,22 @@ def unshare_namespaces() -> None:
         raise JailError(f"cannot create namespaces: {reasons.get(err, os.strerror(err))}")
 
 
-def write_own_maps() -> None:
-    """Unprivileged grader: the student is SANDBOX_UID inside, the grader's own uid outside."""
-    uid, gid = os.getuid(), os.getgid()
+def is_host_root() -> bool:
+    """Root of the machine itself (not root inside a user namespace): it may give each student a uid of its own."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() == ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
+def write_own_maps(uid: int, gid: int) -> None:
+    """Unprivileged grader: the student is SANDBOX_UID inside, the grader's ``uid``/``gid`` outside.
+
+    Read them before ``unshare``: after it, unmapped ids read as the overflow id.
+    """
     for name, text in (("setgroups", "deny"), ("uid_map", f"{SANDBOX_UID} {uid} 1\n"), ("gid_map", f"{SANDBOX_UID} {gid} 1\n")):
         try:
             with open(f"/proc/self/{name}", "w") as f:
@@ -259,8 +272,9 @@ def build_root(layout: dict, tmpfs_mb: int) -> bool:
         os.makedirs(os.path.dirname(new + link), mode=0o755, exist_ok=True)
         if not os.path.lexists(new + link):
             os.symlink(target, new + link)
+    bound = [new + path for path in layout["binds"]]
     for point in _mountinfo():  # every bound folder and whatever is mounted below it
-        if _inside(point, new) and point != new:
+        if any(_inside(point, b) for b in bound):
             _remount_readonly(point)
 
     for folder, mode in ((HOME, "0700"), ("/tmp", "1777"), ("/dev/shm", "1777")):

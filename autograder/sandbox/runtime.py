@@ -274,7 +274,8 @@ def _report_setup_failure(wfd: int, exc: BaseException) -> None:
 def _keeper(rfd: int, wfd: int, request: dict, layout: dict, report: int, go: int, zygote_pid: int) -> None:
     """C: creates the namespaces, starts I and waits for it. Never returns."""
     try:
-        mapped_by_zygote = os.geteuid() == 0 and request.get("host_uid_base") is not None
+        mapped_by_zygote = request.get("host_uid_base") is not None and jail.is_host_root()
+        uid, gid = os.getuid(), os.getgid()
         if mapped_by_zygote:
             os.setgroups([])  # no supplementary group of root's may come along
         jail.unshare_namespaces()
@@ -283,7 +284,7 @@ def _keeper(rfd: int, wfd: int, request: dict, layout: dict, report: int, go: in
             if os.read(go, 1) != b"G":
                 raise jail.JailError("the zygote could not map the student's uid")
         else:
-            jail.write_own_maps()
+            jail.write_own_maps(uid, gid)
         jail.die_with_parent(parent=zygote_pid)
         lifeline, held = os.pipe()  # C holds the write end until it dies
         init = os.fork()

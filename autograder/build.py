@@ -5,6 +5,8 @@ course::
 
     course/
       nbgrader_config.py            from autograder/nbgrader_config.py.tmpl
+      feedback_sanitizer.py         from autograder/feedback_sanitizer.py; the config
+                                    loads it for generate_feedback
       jupyter/kernels/dlwork-grading/
         kernel.json                 the grading kernel (env, startup file)
         grading_startup.py          from autograder/grading_kernel_startup.py
@@ -48,6 +50,8 @@ SUPPORT_PACKAGE = solutions.NOTEBOOK_DIR / "dlwork"
 DATASET_DIR = REPO / "datasets"
 CONFIG_TEMPLATE = Path(__file__).with_name("nbgrader_config.py.tmpl")
 KERNEL_STARTUP = Path(__file__).with_name("grading_kernel_startup.py")
+# Self-contained: the course's config loads it by path in the nbgrader process.
+FEEDBACK_SANITIZER = Path(__file__).with_name("feedback_sanitizer.py")
 
 COURSE_ID = "dl-practical-workbook"
 KERNEL_NAME = "dlwork-grading"
@@ -98,13 +102,16 @@ def datasets_used(nb, available: list[str]) -> list[str]:
 
 
 def write_config(course: Path) -> None:
+    """``nbgrader_config.py`` and the feedback preprocessor it loads from beside it."""
     template = string.Template(CONFIG_TEMPLATE.read_text())
     text = template.substitute(
         course_id=COURSE_ID,
         kernel_name=KERNEL_NAME,
         cell_timeout=CELL_TIMEOUT,
         code_stub=repr("\n".join(solutions.STUB_LINES)),
+        sanitizer_module=FEEDBACK_SANITIZER.stem,
     )
+    shutil.copyfile(FEEDBACK_SANITIZER, course / FEEDBACK_SANITIZER.name)
     (course / "nbgrader_config.py").write_text(text)
 
 
@@ -268,9 +275,26 @@ def run(args: argparse.Namespace) -> int:
         return 1
     steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in times.items())
     print(f"course written to {course} ({steps})")
-    shown = os.path.relpath(course) if course.is_relative_to(Path.cwd()) else str(course)
-    # The venv's nbgrader, by its full path unless it is the one on PATH.
-    venv_nbgrader = str(Path(sys.executable).with_name("nbgrader"))
-    nbgrader = "nbgrader" if shutil.which("nbgrader") == venv_nbgrader else venv_nbgrader
-    print(f"grade with: cd {shown} && {nbgrader} autograde <assignment>")
+    print(grading_hint(course))
     return 0
+
+
+def grading_hint(course: Path) -> str:
+    """What to type next: our grader for a class; stock nbgrader as the compatibility path."""
+    cwd = Path.cwd()
+
+    def shown(path: Path, base: Path) -> str:
+        return os.path.relpath(path, base) if path.is_relative_to(base) else str(path)
+
+    # `python -m autograder` works from the repository root only (the package is not installed).
+    into_repo = "" if cwd == REPO else f"cd {REPO} && "
+    course_option = "" if course == DEFAULT_COURSE.resolve() else f" --course {shown(course, REPO)}"
+    python = Path(sys.executable)
+    # The venv's nbgrader, by its full path unless it is the one on PATH.
+    venv_nbgrader = str(python.with_name("nbgrader"))
+    nbgrader = "nbgrader" if shutil.which("nbgrader") == venv_nbgrader else venv_nbgrader
+    return (
+        f"grade a class:      {into_repo}{shown(python, REPO)} -m autograder grade{course_option}   (then feedback, export)\n"
+        f"or, stock nbgrader: cd {shown(course, cwd)} && {nbgrader} autograde <assignment>   "
+        "(compatibility path: student code shares the kernel with the hidden checks)"
+    )

@@ -272,6 +272,30 @@ def test_config_and_grading_kernel(built_course, monkeypatch):
     assert any("grading_startup.py" in arg for arg in spec.argv) and (Path(spec.resource_dir) / "grading_startup.py").is_file()
 
 
+def test_config_adds_the_feedback_sanitizer_from_the_course_folder(built_course, monkeypatch):
+    """generate_feedback runs SanitizeOutputs last, loaded from the course's own copy, enabled."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = built_course.root
+    copy_in_course = root / build.FEEDBACK_SANITIZER.name
+    assert copy_in_course.read_bytes() == build.FEEDBACK_SANITIZER.read_bytes()
+    monkeypatch.delenv("JUPYTER_PATH", raising=False)  # the config sets it; undone after the test
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    last = config.GenerateFeedback.preprocessors[-1]
+    assert last.__name__ == "SanitizeOutputs"
+    assert Path(inspect.getfile(last)) == copy_in_course, "the sanitizer was not loaded from the course folder"
+    assert last().enabled, "a disabled nbconvert preprocessor silently does nothing"
+
+
+def test_build_names_our_grader_first_and_stock_nbgrader_as_compatibility(tmp_path, capsys):
+    """The build's closing lines: `python -m autograder grade` for a class; `nbgrader autograde` as the compatibility path."""
+    assert cli.main(["build", "--course", str(tmp_path), "--no-generate", "--notebook", STEMS[0]]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    grade = next(i for i, line in enumerate(lines) if "-m autograder grade" in line)
+    stock = next(i for i, line in enumerate(lines) if "nbgrader autograde" in line)
+    assert grade < stock and "compatibility" in lines[stock], lines
+
+
 def test_cli_builds_source_only(tmp_path):
     """`python -m autograder build --no-generate --notebook STEM` writes the config, kernelspec and source/STEM only."""
     stem = STEMS[0]

@@ -17,9 +17,19 @@ and for one notebook only (they test nbgrader settings, not the notebook):
   and makes NumPy emit a RuntimeWarning;
 * ``b-nocheck``: solved, with the check cell of the last graded function deleted.
 
-These two also drop the experiment cells (code cells without nbgrader
+and for ``01_initialization`` (they test the feedback, which must show no
+traceback and no path of the grading machine):
+
+* ``b-fails``: one function passes the visible check but fails the hidden ones,
+  one raises inside itself, one fails the visible check; plus two cells of the
+  student's own: one fails inside NumPy (a traceback through site-packages), one
+  makes NumPy warn (naming its own file);
+* ``b-breaks``: solved, plus a cell that breaks what the hidden block calls, so
+  the hidden block itself raises in every check cell (frames of ``autograder/``).
+
+These four also drop the experiment cells (code cells without nbgrader
 metadata, which a student may delete freely): they cost most of a notebook's
-grading time and play no part in what the two test.
+grading time and play no part in what they test.
 
 Every notebook is executed in full by nbgrader (experiments and plots too), so
 this module's wall time is dominated by the solved notebooks' experiments.
@@ -29,18 +39,22 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder import solutions
+from autograder.sample_class import Edit, Student, make_notebook
 from conftest import REPO, BuiltCourse
 
 NBGRADER = next(
@@ -55,6 +69,24 @@ WARNING_BODY = (
 )
 # Student ids; the prefix picks the autograde worker.
 SOLVED, STUB, WARNS, NOCHECK = "a-solved", "b-stub", "b-warns", "b-nocheck"
+FAILS, BREAKS = "b-fails", "b-breaks"
+FAILING_STEM = "01_initialization"
+FAILING = {  # function -> its mistake in the FAILS submission
+    # range capped at three layers: passes the visible check (at most three layers), not the hidden ones (four)
+    "initialize_parameters_zeros": Edit("for l in range(1, len(layers_dims)):", "for l in range(1, min(len(layers_dims), 4)):"),
+    # raises inside the function: biases added to an array of the wrong shape
+    "initialize_parameters_random": Edit(
+        'parameters[f"b{l}"] = np.zeros((layers_dims[l], 1))', 'parameters[f"b{l}"] = np.zeros((layers_dims[l], 1)) + np.ones((2, 1))'
+    ),
+    # scaled by the current layer: the visible check fails
+    "initialize_parameters_he": Edit("np.sqrt(2.0 / fan_in)", "np.sqrt(2.0 / layers_dims[l])"),
+}
+STUDENT_CELLS = (  # cells a FAILS student added after the setup cell
+    "np.linalg.inv(np.zeros((2, 2)))  # raises LinAlgError inside numpy/linalg",
+    "np.mean(np.zeros(0))  # NumPy warns, naming its own file",
+)
+# Stands for any failure of the hidden block's own code: it reads the notebook with nbformat.
+BREAKING_CELL = "import nbformat\nnbformat.read = None"
 NUMBER = re.compile(r"-?\d+(\.\d*)?([eE][-+]?\d+)?")
 
 
@@ -69,7 +101,10 @@ class Graded:
 
     def submissions(self) -> list[tuple[str, str]]:
         pairs = [(student, stem) for stem in self.course.stems for student in (SOLVED, STUB)]
-        return pairs + [(WARNS, self.special_stem), (NOCHECK, self.special_stem)]
+        return pairs + [(WARNS, self.special_stem), (NOCHECK, self.special_stem), (FAILS, FAILING_STEM), (BREAKS, FAILING_STEM)]
+
+    def feedback_html(self, student: str, stem: str) -> str:
+        return (self.course.root / "feedback" / student / stem / f"{stem}.html").read_text()
 
     def autograded(self, student: str, stem: str):
         return nbformat.read(self.course.root / "autograded" / student / stem / f"{stem}.ipynb", as_version=4)
@@ -101,6 +136,13 @@ def write_submission(course: BuiltCourse, student: str, stem: str, nb) -> None:
 def without_experiments(nb):
     """``nb`` without its code cells that carry no nbgrader metadata."""
     nb.cells = [c for c in nb.cells if c.cell_type != "code" or solutions.nbgrader_meta(c)]
+    return nb
+
+
+def with_cells_after_setup(nb, sources):
+    """``nb`` with new code cells (no nbgrader metadata: the student's own) right after the setup cell."""
+    at = next(i for i, c in enumerate(nb.cells) if solutions.nbgrader_meta(c).get("grade_id") == "setup") + 1
+    nb.cells[at:at] = [nbformat.v4.new_code_cell(source) for source in sources]
     return nb
 
 
@@ -147,6 +189,13 @@ def graded(built_course: BuiltCourse, tmp_path_factory) -> Graded:
         nocheck.cells = [c for c in nocheck.cells if solutions.nbgrader_meta(c).get("grade_id") != deleted]
         assert len(nocheck.cells) == kept - 1
         write_submission(course, NOCHECK, stem, nocheck)
+
+    assert FAILING_STEM in course.stems
+    release = nbformat.read(course.release(FAILING_STEM) / f"{FAILING_STEM}.ipynb", as_version=4)
+    fails = without_experiments(make_notebook(release, FAILING_STEM, Student(FAILS, "feedback test", dict(FAILING))))
+    write_submission(course, FAILS, FAILING_STEM, with_cells_after_setup(fails, STUDENT_CELLS))
+    breaks = without_experiments(solutions.solve_notebook(release, FAILING_STEM))
+    write_submission(course, BREAKS, FAILING_STEM, with_cells_after_setup(breaks, [BREAKING_CELL]))
 
     # Two workers, split by student: "a-" has the solved notebooks, "b-" the rest.
     nbgrader(course, ["autograde", "*", "--student=a-*"], ["autograde", "*", "--student=b-*"], seconds=seconds)
@@ -274,3 +323,139 @@ def test_export_matches_gradebook(graded):
         rows = {(r["student_id"], r["assignment"]): float(r["score"]) for r in csv.DictReader(f)}
     for student, stem in graded.submissions():
         assert rows[(student, stem)] == submission(graded, student, stem)[0]
+
+
+# --------------------------------------------------------------------------- feedback after stock autograde
+
+
+class OutputText(HTMLParser):
+    """The text of the output areas of an nbconvert HTML page (classic and lab templates), one string per area."""
+
+    AREA_CLASSES = ("output_subarea", "jp-OutputArea-output")
+
+    def __init__(self):
+        super().__init__()  # convert_charrefs: entities come back as text
+        self.areas: list[str] = []
+        self._depth = 0  # open tags since the current area began; 0 = outside any area
+
+    def handle_starttag(self, tag, attrs):
+        if self._depth:
+            self._depth += 1
+        elif any(name in (dict(attrs).get("class") or "").split() for name in self.AREA_CLASSES):
+            self._depth = 1
+            self.areas.append("")
+
+    def handle_endtag(self, tag):
+        if self._depth:
+            self._depth -= 1
+
+    def handle_data(self, data):
+        if self._depth:
+            self.areas[-1] += data
+
+
+def output_text(page: str) -> str:
+    parser = OutputText()
+    parser.feed(page)
+    assert parser.areas, "no output area found in the feedback HTML (has the template changed?)"
+    return "\n".join(parser.areas)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def machine_paths(course_root: Path) -> dict[str, str]:
+    """Absolute paths of the grading machine that must not reach a student: where they are, by name."""
+    venv = Path(NBGRADER).parent.parent
+    named = {"repository": REPO, "course": course_root, "venv": venv, "site-packages": Path(sysconfig.get_paths()["purelib"])}
+    return {f"{name} ({form})": form for name, path in named.items() for form in {str(path), str(path.resolve())}}
+
+
+def absolute_paths(text: str) -> list[str]:
+    """Absolute paths in ``text`` that start with a directory at / of this machine."""
+    tops = "|".join(re.escape(n) for n in os.listdir("/") if os.path.isdir(os.path.join("/", n)))
+    return re.findall(rf"(?<![\w.~/:-])/(?:{tops})/[^\s'\"<>:]+", text)
+
+
+def source_lines() -> set[str]:
+    """Lines (stripped, 16 characters or more) of the checks, hidden tests, grader and reference, minus any line of a student notebook."""
+    files = [*(REPO / "autograder").rglob("*.py"), *(solutions.NOTEBOOK_DIR / "dlwork").glob("*.py"), *(REPO / "source_solutions").glob("*.py")]
+    lines = {line.strip() for path in files for line in path.read_text().splitlines()}
+    for path in solutions.notebook_paths():
+        for cell in nbformat.read(path, as_version=4).cells:
+            lines -= {line.strip() for line in cell.source.splitlines()}
+    return {line for line in lines if len(line) >= 16 and not line.startswith("#")}
+
+
+def autograded_text(graded: Graded, student: str, stem: str) -> str:
+    return (graded.course.root / "autograded" / student / stem / f"{stem}.ipynb").read_text()
+
+
+def error_outputs(nb) -> list[tuple[str, str]]:
+    return [(o.ename, o.evalue) for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+
+
+@pytest.mark.parametrize("student", [FAILS, BREAKS])
+def test_feedback_shows_no_path_of_the_grading_machine(graded, student):
+    """Paths of the repository, the course, the venv and site-packages are in the autograded notebook, not in the feedback."""
+    graded_nb = autograded_text(graded, student, FAILING_STEM)
+    paths = machine_paths(graded.course.root)
+    # Without these in the autograded notebook the test would prove nothing.
+    required = ("course", "venv") if student == FAILS else ("repository",)
+    for name in required:
+        assert any(path in graded_nb for key, path in paths.items() if key.startswith(name)), f"{student}: no {name} path to hide"
+    page = graded.feedback_html(student, FAILING_STEM)
+    shown = [key for key, path in paths.items() if path in page]
+    assert not shown, f"{student}: the feedback shows the absolute path of the {', '.join(shown)}"
+    leaked = absolute_paths(output_text(page))
+    assert not leaked, f"{student}: the feedback's outputs show absolute paths of this machine: {leaked[:5]}"
+
+
+@pytest.mark.parametrize("student", [FAILS, BREAKS])
+def test_feedback_shows_each_error_as_one_line_without_source(graded, student):
+    """Every error output is `ename: evalue`; no traceback, no line of the checks or the hidden tests."""
+    nb = graded.autograded(student, FAILING_STEM)
+    errors = error_outputs(nb)
+    assert errors, f"{student}: no cell raised under autograde; the test would prove nothing"
+    text = output_text(graded.feedback_html(student, FAILING_STEM))
+    assert "Traceback" not in text and "Cell In[" not in text, f"{student}: the feedback shows a traceback"
+    for marker in ("grade_in_kernel", "HIDDEN TESTS", "autograder"):
+        assert marker not in text, f"{student}: the feedback's outputs show {marker!r}"
+    shown = sorted(set(line.strip() for line in text.splitlines()) & source_lines())
+    assert not shown, f"{student}: the feedback shows source lines of the checks or hidden tests: {shown[:5]}"
+    for ename, evalue in errors:
+        assert flat(f"{ename}: {evalue}") in flat(text), f"{student}: the error {ename}: {evalue!r} is not shown as one line"
+
+
+def test_feedback_keeps_the_students_diagnosis(graded):
+    """The visible check's message and the hidden checks' diagnosis are shown word for word.
+
+    Expected texts are computed here by the same checks, on the same functions,
+    as the notebook's visible check and ``grade_in_kernel`` computed them.
+    """
+    from autograder import judge
+    from autograder.kernel import InProcessFunction
+
+    stem = FAILING_STEM
+    release = nbformat.read(graded.course.release(stem) / f"{stem}.ipynb", as_version=4)
+    student_nb = make_notebook(release, stem, Student(FAILS, "feedback test", dict(FAILING)))
+    setup = next(c.source for c in student_nb.cells if solutions.nbgrader_meta(c).get("grade_id") == "setup")
+    text = flat(output_text(graded.feedback_html(FAILS, stem)))
+    kinds = []
+    for function in FAILING:
+        namespace: dict = {}
+        exec(setup, namespace)
+        exec(next(c.source for c in student_nb.cells if solutions.nbgrader_meta(c).get("grade_id") == function), namespace)
+        fn, points = namespace[function], points_of(stem)[f"check_{function}"]
+        message = judge.run_visible_check(judge.visible_check(function), fn)
+        if message is not None:
+            expected = f"CheckFailure: {message}"
+            kinds.append("raised" if f"{function} raised" in message else "visible")
+        else:
+            verdict = judge.judge(function, InProcessFunction(fn, function), points, run_visible=False)
+            assert verdict.points < points, f"{function}: the FAILS variant passes the hidden checks too; pick another mistake"
+            expected = f"{function}: {verdict.points:g} / {points:g}. {verdict.full_diagnosis()}"
+            kinds.append("hidden")
+        assert flat(expected) in text, f"{function}: the feedback lost the diagnosis {expected!r}"
+    assert sorted(kinds) == ["hidden", "raised", "visible"], f"the FAILS variants no longer cover the three kinds of failure: {kinds}"

@@ -10,6 +10,7 @@ checks only hand over plain data and ``dlwork`` fixtures. Run times are printed.
 from __future__ import annotations
 
 import io
+import json
 import time
 import warnings
 from contextlib import redirect_stdout
@@ -17,6 +18,9 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 
+from autograder import expected_values
+from autograder.hidden.common import numerical_gradient
+from autograder.hidden.regularization import MaskReplay
 from autograder.sandbox import wire
 from dlwork import checks, network
 from dlwork.network import backward_propagation as network_backward
@@ -873,25 +877,108 @@ def test_backward_propagation_with_dropout_correct_variants(variant):
     assert "✓" in run_check("backward_propagation_with_dropout", variant)
 
 
+def backward_dropout_layer_3_unmasked(X, Y, cache, keep_prob):
+    gradients = _dropout_backward(X, Y, cache, keep_prob)
+    # dW3 from relu(Z2), the activations before the mask and the scaling, instead of the cache's A2.
+    gradients["dW3"] = (cache["A3"] - Y) @ relu(cache["Z2"]).T / X.shape[1]
+    return gradients
+
+
+def backward_dropout_layer_2_unmasked(X, Y, cache, keep_prob):
+    gradients = _dropout_backward(X, Y, cache, keep_prob)
+    # dW2 from relu(Z1), the activations before the mask and the scaling, instead of the cache's A1.
+    dZ2 = (cache["W3"].T @ (cache["A3"] - Y)) * cache["D2"] / keep_prob * (cache["Z2"] > 0)
+    gradients["dW2"] = dZ2 @ relu(cache["Z1"]).T / X.shape[1]
+    return gradients
+
+
+@pytest.mark.parametrize("mistake, keyword", [
+    (backward_dropout_layer_3_unmasked, "Layer 3 involves no mask"),
+    (backward_dropout_layer_2_unmasked, "dW2 differs from the gradient of the cost with the masks held fixed"),
+])
+def test_backward_propagation_with_dropout_later_diagnoses(mistake, keyword):
+    """The questions after the masks and the scaling: layer 3 on its own, then every gradient."""
+    assert keyword in failure("backward_propagation_with_dropout", mistake)
+
+
 def test_dropout_fixture_units_are_active():
     """The dropped-unit questions mean something only if those units would otherwise get a gradient."""
-    X, Y, params, D1, D2, keep_prob = checks._dropout_backward_fixture()
-    cache, _ = checks._dropout_case(X, Y, params, D1, np.ones_like(D2), keep_prob)
+    _, _, _, D1, D2, _ = checks._dropout_backward_fixture()
+    cache = checks._EXPECTED["backward_propagation_with_dropout"]["cache"]
     for key, row in (("Z1", 1), ("Z1", 3), ("Z2", 3), ("Z2", 1)):
         assert np.any(cache[key][row] > 0), (key, row)
     assert not D1[1].any() and not D2[3].any() and D1[3].all() and D2[1].all()
 
 
-def test_dropout_cache_builder_agrees_with_the_reference_forward_pass():
-    """_dropout_case builds the dropout cache from the plain network; it must match the reference."""
-    X, Y, params, *_ = checks._dropout_backward_fixture()
-    _, reference_cache = reg_ref.forward_propagation_with_dropout(X, params, 0.7, np.random.default_rng(4))
-    cache, truth = checks._dropout_case(X, Y, params, reference_cache["D1"], reference_cache["D2"], 0.7)
-    for key in ("Z1", "A1", "Z2", "A2", "Z3", "A3"):
-        np.testing.assert_allclose(cache[key], reference_cache[key], rtol=1e-12, atol=1e-14)
-    gradients = reg_ref.backward_propagation_with_dropout(X, Y, reference_cache, 0.7)
-    for key in truth:
-        np.testing.assert_allclose(truth[key], gradients[key], rtol=1e-10, atol=1e-14)
+def test_expected_values_file_is_what_the_generator_writes_now():
+    """expected_values.json is derived from the reference and the checks' fixtures; regenerate it
+    (python -m autograder.expected_values) when either changes."""
+    committed = json.loads(expected_values.PATH.read_text(encoding="utf-8"))
+    fresh = expected_values.expected_values()
+    stale = "notebooks/dlwork/expected_values.json is stale: run .venv/bin/python -m autograder.expected_values"
+
+    def compare(a, b, where):
+        assert type(a) is type(b), f"{stale} ({where}: {type(a).__name__} in the file, {type(b).__name__} now)"
+        if isinstance(a, dict):
+            assert list(a) == list(b), f"{stale} ({where}: keys {list(a)} in the file, {list(b)} now)"
+            for key in a:
+                compare(a[key], b[key], f"{where}/{key}")
+        elif isinstance(a, list) and a and isinstance(a[0], list):
+            assert np.shape(a) == np.shape(b), f"{stale} ({where}: shape {np.shape(a)} in the file, {np.shape(b)} now)"
+            # Another machine's BLAS may round a product differently in the last bit; a change of
+            # the reference or of a fixture moves these values by far more than 1e-12.
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15, err_msg=f"{stale} ({where})")
+        else:
+            assert a == b, f"{stale} ({where})"
+
+    compare(committed, fresh, "")
+
+
+def test_expected_values_file_round_trips_exactly():
+    """The file is in the generator's own format, and its floats read back as the same floats."""
+    text = expected_values.PATH.read_text(encoding="utf-8")
+    assert expected_values.render(json.loads(text)) == text
+
+
+def test_dropout_expected_gradients_agree_with_numerical_gradients():
+    """The stored gradients are those of the cost with the fixture's masks held fixed, by centred
+    differences through the reference forward pass (independently of the reference backward pass)."""
+    X, Y, params, D1, D2, keep_prob = checks._dropout_backward_fixture()
+    expected = checks._EXPECTED["backward_propagation_with_dropout"]
+
+    def cost(parameters):
+        A3, _ = reg_ref.forward_propagation_with_dropout(X, parameters, keep_prob, MaskReplay(D1, D2))
+        return compute_cost(A3, Y)
+
+    numeric = numerical_gradient(cost, params)
+    for key, value in numeric.items():
+        # Centred differences with epsilon = 1e-6 are accurate to about 1e-10 here.
+        np.testing.assert_allclose(expected["gradients"][key], value, rtol=0, atol=1e-8, err_msg=key)
+    # And the stored cache is the forward pass of the fixture with these masks.
+    A3, cache = reg_ref.forward_propagation_with_dropout(X, params, keep_prob, MaskReplay(D1, D2))
+    for key, value in expected["cache"].items():
+        np.testing.assert_allclose(value, cache[key], rtol=1e-12, atol=1e-15, err_msg=key)
+
+
+def delegate_dropout_backward(X, Y, cache, keep_prob):
+    # Once earned full marks: checks held a general dropout forward and backward pass.
+    params = {k: cache[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3")}
+    return checks._dropout_case(X, Y, params, cache["D1"], cache["D2"], keep_prob)[1]
+
+
+def delegate_zeros(layers_dims):
+    # Once earned full marks: checks built parameters of any shape, so np.zeros_like did the rest.
+    return {key: np.zeros_like(value) for key, value in checks._network_case(list(layers_dims), 1, 0)[2].items()}
+
+
+@pytest.mark.parametrize("function, delegate", [
+    ("backward_propagation_with_dropout", delegate_dropout_backward),
+    ("initialize_parameters_zeros", delegate_zeros),
+])
+def test_the_checks_module_computes_no_answer(function, delegate):
+    """dlwork.checks is importable next to the student's code: it keeps answers on its fixed cases
+    only, never a helper that computes a graded function's answer."""
+    failure(function, delegate)
 
 
 # ================================================================== notebook 03: 1-D
@@ -1221,6 +1308,6 @@ def test_gradient_check_n_correct_variants(variant):
 
 def test_gradient_check_n_network_is_far_from_relu_kinks():
     """The small network's check expects a difference of a few 1e-9: no |Z| may be near 0."""
-    X, Y, net = checks._network_case([2, 3, 2, 1], m=4, seed=41)
+    X, Y, net = checks._network_case("gradient_check_n")
     _, cache = network.forward_propagation(X, net)
     assert min(np.abs(cache[f"Z{l}"]).min() for l in (1, 2)) > 1e-3

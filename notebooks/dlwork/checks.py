@@ -5,7 +5,9 @@
 A check asks your function a short list of questions: keys and shapes, relations
 that every correct answer satisfies (the L2 penalty quadruples when all weights
 double; dropout with ``keep_prob=1`` changes nothing...), hand-made cases small
-enough to work out on paper, and the statistics of random draws. When all hold it
+enough to work out on paper, the right answers on fixed cases too big for paper
+(read from ``expected_values.json``: this module contains no implementation of
+any exercise), and the statistics of random draws. When all hold it
 prints one line; otherwise it raises :class:`CheckFailure` saying what is wrong, the
 likely cause and the idea to revisit. Passing is necessary, not sufficient: the
 grader asks more questions.
@@ -23,8 +25,10 @@ whether ``backward_propagation`` is really called.
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
+from pathlib import Path
 from typing import Any, Callable, NoReturn
 
 import numpy as np
@@ -310,8 +314,25 @@ def _near(value: float, target: float, rtol: float = 1e-6, atol: float = 1e-12) 
     return abs(value - target) <= atol + rtol * abs(target)
 
 
-def _network_case(dims: list[int], m: int, seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Inputs, labels and parameters of a small network, all from one literal seed."""
+def _network_case(check: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The small network the check of ``check`` (a function name) runs on, from one literal seed.
+
+    Only these fixed cases, and their table is written inside this function, not
+    at module level where it could be extended: a helper that built parameters for
+    any ``layers_dims`` would be initialize_parameters_zeros (through np.zeros_like)
+    and the layer loop of the other two initializers.
+
+    Returns:
+        ``(X, Y, parameters)``: ``X`` of shape ``(n0, m)``, labels ``Y`` of shape
+        ``(1, m)``, ``"W1", "b1", ...`` with weights uniform in [-1, 1) and biases
+        uniform in [-0.1, 0.1).
+    """
+    dims, m, seed = {  # (layers_dims, m, seed)
+        "backward_propagation_with_regularization": ((3, 4, 3, 1), 6, 11),
+        "forward_propagation_with_dropout": ((3, 20, 20, 1), 1000, 21),
+        "backward_propagation_with_dropout": ((3, 5, 5, 1), 6, 33),
+        "gradient_check_n": ((2, 3, 2, 1), 4, 41),
+    }[check]
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((dims[0], m))
     Y = (rng.random((1, m)) < 0.5).astype(np.float64)
@@ -320,6 +341,39 @@ def _network_case(dims: list[int], m: int, seed: int) -> tuple[np.ndarray, np.nd
         parameters[f"W{l}"] = rng.uniform(-1.0, 1.0, (dims[l], dims[l - 1]))
         parameters[f"b{l}"] = rng.uniform(-0.1, 0.1, (dims[l], 1))
     return X, Y, parameters
+
+
+def _load_expected_values(path: Path) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """The right answers on some checks' fixed cases, from ``expected_values.json``.
+
+    This module runs next to your code, so it holds no implementation of a graded
+    function, only the answers on the cases its checks ask about. The file is
+    computed from the reference answers by the course's generator and never edited
+    by hand (a test of the course keeps it in step with the reference and fixtures).
+
+    Returns:
+        ``{function name: {group: {key: array}}}``, e.g.
+        ``["backward_propagation_with_dropout"]["gradients"]["dW1"]`` of shape ``(5, 3)``;
+        float64 arrays, read-only so that no check can change them by mistake.
+    """
+    with open(path, encoding="utf-8") as file:
+        data = json.load(file)
+    values: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    for function, groups in data.items():
+        if not isinstance(groups, dict):
+            continue  # the file's "about" note
+        values[function] = {}
+        for group, entries in groups.items():
+            if not isinstance(entries, dict):
+                continue  # the case's "about" note
+            values[function][group] = {key: np.array(entry, dtype=np.float64) for key, entry in entries.items()}
+            for array in values[function][group].values():
+                array.setflags(write=False)
+    return values
+
+
+# Read once, at import: every later check compares with what the package shipped with.
+_EXPECTED = _load_expected_values(Path(__file__).with_name("expected_values.json"))
 
 
 def _first_match(value: float, candidates: list[tuple[float, str]], rtol: float = 1e-4) -> str | None:
@@ -630,7 +684,7 @@ def check_backward_propagation_with_regularization(backward_propagation_with_reg
     """lambd = 0 gives backward_propagation's gradients; lambd > 0 adds lambd / m * Wl to
     every dWl and nothing to the dbl; the cache is left alone."""
     with _Exercise("backward_propagation_with_regularization", backward_propagation_with_regularization) as ex:
-        X, Y, params = _network_case([3, 4, 3, 1], m=6, seed=11)
+        X, Y, params = _network_case("backward_propagation_with_regularization")
         m = X.shape[1]
         _, cache = network.forward_propagation(X, params)
         reference = network.backward_propagation(X, Y, cache)
@@ -710,7 +764,7 @@ def check_forward_propagation_with_dropout(forward_propagation_with_dropout: Cal
     with _Exercise("forward_propagation_with_dropout", forward_propagation_with_dropout) as ex:
         # Two hidden layers of 20 units and m = 1000: each mask has 20,000 entries. (Narrow
         # layers keep the matrix products small: multi-threaded BLAS is slow on a busy machine.)
-        X, _, params = _network_case([3, 20, 20, 1], m=1000, seed=21)
+        X, _, params = _network_case("forward_propagation_with_dropout")
         m = X.shape[1]
         _, plain = network.forward_propagation(X, params)
         keep_prob = 0.6
@@ -806,49 +860,6 @@ def check_forward_propagation_with_dropout(forward_propagation_with_dropout: Cal
                   "generators with different seeds gave the same masks: draw them from the `rng` argument.")
 
 
-def _dropout_example(parameters: dict, x: np.ndarray, y: np.ndarray, d1: np.ndarray, d2: np.ndarray,
-                     keep_prob: float) -> tuple[dict, dict]:
-    """One example (a column) through the 3-layer network with the masks d1, d2 held fixed.
-
-    Built from the plain network alone. For one example, keeping unit j of a hidden
-    layer with factor s_j (0 or 1 / keep_prob) gives the same activations as
-    multiplying row j of that layer's W and b by s_j, because relu(s z) = s relu(z)
-    for s >= 0. So ``network.forward_propagation`` on rescaled parameters gives the
-    dropout activations, and ``network.backward_propagation`` there, followed by the
-    chain rule through the rescaling (dW = s * dW_rescaled, row by row), gives the
-    gradients of this example's cost with respect to the original parameters.
-
-    Returns:
-        ``(cache_column, gradients)``: the cache entries Z1, A1, Z2, A2, Z3, A3 for
-        this example, and dW1, db1, ..., db3 of its cost alone (m = 1).
-    """
-    s1, s2 = d1.reshape(-1, 1) / keep_prob, d2.reshape(-1, 1) / keep_prob
-    layer1 = dict(parameters, W1=s1 * parameters["W1"], b1=s1 * parameters["b1"])
-    both = dict(layer1, W2=s2 * parameters["W2"], b2=s2 * parameters["b2"])
-    _, unscaled = network.forward_propagation(x, parameters)   # its Z1 is the dropout Z1
-    _, half = network.forward_propagation(x, layer1)           # its Z2 is the dropout Z2
-    _, scaled = network.forward_propagation(x, both)           # A1, A2, Z3, A3 are the dropout ones
-    column = {"Z1": unscaled["Z1"], "A1": scaled["A1"], "Z2": half["Z2"],
-              "A2": scaled["A2"], "Z3": scaled["Z3"], "A3": scaled["A3"]}
-    g = network.backward_propagation(x, y, scaled)
-    gradients = {"dW1": s1 * g["dW1"], "db1": s1 * g["db1"], "dW2": s2 * g["dW2"], "db2": s2 * g["db2"],
-                 "dW3": g["dW3"], "db3": g["db3"]}
-    return column, gradients
-
-
-def _dropout_case(X: np.ndarray, Y: np.ndarray, parameters: dict, D1: np.ndarray, D2: np.ndarray,
-                  keep_prob: float) -> tuple[dict, dict]:
-    """A dropout cache for fixed masks and the true gradients of the cost it defines."""
-    m = X.shape[1]
-    columns, per_example = zip(*(
-        _dropout_example(parameters, X[:, [i]], Y[:, [i]], D1[:, i], D2[:, i], keep_prob) for i in range(m)))
-    cache = {key: np.hstack([c[key] for c in columns]) for key in columns[0]}
-    cache.update({key: parameters[key].copy() for key in parameters}, D1=D1.copy(), D2=D2.copy())
-    # The cost is the mean over the examples, so its gradient is the mean of theirs.
-    gradients = {key: sum(g[key] for g in per_example) / m for key in per_example[0]}
-    return cache, gradients
-
-
 def _dropout_backward_fixture() -> tuple[np.ndarray, np.ndarray, dict, np.ndarray, np.ndarray, float]:
     """``(X, Y, parameters, D1, D2, keep_prob)`` for the backward dropout check.
 
@@ -857,8 +868,11 @@ def _dropout_backward_fixture() -> tuple[np.ndarray, np.ndarray, dict, np.ndarra
     layer 1 and unit 3 of layer 2 dropped for every example and unit 3 of layer 1
     and unit 1 of layer 2 kept for every example; all four units are active (Z > 0)
     for some examples (a test verifies it), so their gradients are not zero by chance.
+
+    ``expected_values.json`` holds the cache and the gradients of this case, computed
+    from it: it must be regenerated whenever this fixture changes (a test says so).
     """
-    X, Y, parameters = _network_case([3, 5, 5, 1], m=6, seed=33)
+    X, Y, parameters = _network_case("backward_propagation_with_dropout")
     keep_prob = 0.8
     mask_rng = np.random.default_rng(32)
     D1 = mask_rng.random((5, 6)) < keep_prob
@@ -895,8 +909,12 @@ def check_backward_propagation_with_dropout(backward_propagation_with_dropout: C
                       f"with keep_prob = 1 and nothing dropped the gradients should equal "
                       f"backward_propagation(X, Y, cache)'s, but {key} differs.")
 
-        # Fixed masks, some units dropped for every example (see _dropout_backward_fixture).
-        cache, truth = _dropout_case(X, Y, params, D1, D2, keep_prob)
+        # Fixed masks, some units dropped for every example (see _dropout_backward_fixture). The
+        # cache of the forward pass with these masks, and the true gradients with the masks held
+        # fixed, are expected values worked out from the reference (expected_values.json).
+        expected = _EXPECTED["backward_propagation_with_dropout"]
+        cache = {**expected["cache"], **params, "D1": D1, "D2": D2}
+        truth = expected["gradients"]
         grads = gradients(cache, keep_prob)
 
         # Are the cache's masks reused rather than redrawn?
@@ -1229,7 +1247,7 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
         ex.ok()
 
         # A tiny network with the default epsilon and cost (forward_propagation_n).
-        X, Y, net = _network_case([2, 3, 2, 1], m=4, seed=41)
+        X, Y, net = _network_case("gradient_check_n")
         _, cache = network.forward_propagation(X, net)
         backprop = {key: value for key, value in network.backward_propagation(X, Y, cache).items()
                     if key[:2] in ("dW", "db")}

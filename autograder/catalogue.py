@@ -3,8 +3,14 @@
 Wrong variants are the mistakes students really make; each names the keywords
 its diagnosis must contain (every keyword, case, spaces and backticks
 ignored). Correct variants are answers written differently from the
-reference; they must earn full points. ``python -m autograder mutants`` grades
-every entry through the class grader's own path and prints both error rates.
+reference; they must earn full points. Cheats hand the work to a helper the
+student process can import (the support package ``dlwork``, the grader's
+stand-ins, the visible checks' stored answers); they must earn nothing: the
+hand-written ones adapt a helper's result to the answer's form, and
+:func:`delegations` adds, for every function of every such module and every
+graded function whose arguments it accepts, one that returns what the helper
+returns. ``python -m autograder mutants`` grades every entry through the class
+grader's own path and prints the error rates.
 
 A variant is an :class:`~autograder.sample_class.Edit` (or :class:`Edits`, several
 at once) of the reference body, which asserts that the text it replaces is still
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 
 from autograder.sample_class import Edit
 
-WRONG, CORRECT = "wrong", "correct"
+WRONG, CORRECT, CHEAT = "wrong", "correct", "cheat"
 
 NOTEBOOK_FUNCTIONS = {  # stem -> its graded functions, in notebook order
     "01_initialization": ("initialize_parameters_zeros", "initialize_parameters_random", "initialize_parameters_he"),
@@ -87,6 +93,10 @@ def wrong(id: str, function: str, code, *keywords: str, what: str = "") -> Varia
 
 def correct(id: str, function: str, code, what: str = "") -> Variant:
     return Variant(id, function, CORRECT, code, (), what)
+
+
+def cheat(id: str, function: str, code, what: str = "") -> Variant:
+    return Variant(id, function, CHEAT, code, (), what)
 
 
 # ================================================================ notebook 01: initialization
@@ -605,8 +615,122 @@ GRAD += [
         """), what="perturbs copies of the parameter dict, entry by entry in layout order"),
 ]
 
-CATALOGUE: list[Variant] = INIT + REG + GRAD
+# ================================================================ cheats: delegating to what the student can import
+
+CHEATS = [
+    cheat("cheat-zeros-l2-parameters", ZEROS, source("""
+        def initialize_parameters_zeros(layers_dims):
+            return {key: value * 0 for key, value in checks._l2_parameters().items()}
+        """), what="the visible L2 check's fixed parameters, zeroed"),
+    cheat("cheat-cost-quartic-fixture", COST, source("""
+        def compute_cost_with_regularization(A3, Y, parameters, lambd):
+            import grader_fixtures
+            X = np.zeros((parameters["W1"].shape[1], Y.shape[1]))
+            with_penalty, cache = grader_fixtures.quartic_cost(X, Y, parameters)
+            penalty = with_penalty - compute_cost(cache["A3"], Y)
+            return compute_cost(A3, Y) + lambd / 0.3 * penalty
+        """), what="the penalty of the grader's stand-in cost, rescaled to lambd"),
+    cheat("cheat-cost-plain", COST, source("""
+        def compute_cost_with_regularization(A3, Y, parameters, lambd):
+            return compute_cost(A3, Y)
+        """), what="the given cross-entropy, no penalty"),
+    cheat("cheat-l2-back-plain", "backward_propagation_with_regularization", source("""
+        def backward_propagation_with_regularization(X, Y, cache, lambd):
+            return backward_propagation(X, Y, cache)
+        """), what="the given backward pass, no L2 term"),
+    cheat("cheat-dropout-forward-plain", DOF, source("""
+        def forward_propagation_with_dropout(X, parameters, keep_prob, rng):
+            A3, cache = forward_propagation(X, parameters)
+            cache["D1"], cache["D2"] = np.ones_like(cache["A1"]), np.ones_like(cache["A2"])
+            return A3, cache
+        """), what="the given forward pass, masks of ones"),
+    cheat("cheat-dropout-forward-stored", DOF, source("""
+        def forward_propagation_with_dropout(X, parameters, keep_prob, rng):
+            stored = checks._EXPECTED["backward_propagation_with_dropout"]["cache"]
+            cache = {key: np.array(value) for key, value in stored.items()}
+            return cache["A3"], cache
+        """), what="the dropout cache stored for the visible backward check"),
+    cheat("cheat-dropout-backward-stored", DOB, source("""
+        def backward_propagation_with_dropout(X, Y, cache, keep_prob):
+            if keep_prob == 1:
+                return backward_propagation(X, Y, cache)
+            return {key: np.array(value) for key, value in checks._EXPECTED["backward_propagation_with_dropout"]["gradients"].items()}
+        """), what="the gradients stored for the visible check's fixed case (the given backward pass when keep_prob = 1)"),
+    cheat("cheat-dropout-backward-plain", DOB, source("""
+        def backward_propagation_with_dropout(X, Y, cache, keep_prob):
+            return backward_propagation(X, Y, cache)
+        """), what="the given backward pass, masks ignored"),
+    cheat("cheat-forward-cubic-fixture", "forward_propagation", source("""
+        def forward_propagation(x, theta):
+            return checks._fixture_forward_cubic(x, theta)
+        """), what="the visible checks' cubic stand-in"),
+    cheat("cheat-gc-stand-in-costs", "gradient_check", source("""
+        def gradient_check(x, theta, epsilon=1e-7):
+            import grader_fixtures
+            grad = grader_fixtures.linear_backward(x, theta) / 3
+            return abs(grad - x) / (abs(grad) + abs(x) + 1e-300)
+        """), what="the grader's linear stand-in, compared with itself"),
+    cheat("cheat-gcn-half-square", "gradient_check_n", source("""
+        def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, cost_function=None):
+            return float(checks._fixture_cost_half_square(X, Y, parameters)[0]) * 0
+        """), what="the visible checks' stand-in cost, zeroed: claims every gradient is right"),
+]
+
+CATALOGUE: list[Variant] = INIT + REG + GRAD + CHEATS
+
+# The modules of the grader's own that student code can import: the support
+# package (every module of it) and the stand-ins, under their student-side name.
+HELPER_PACKAGE = "dlwork"
+FIXTURES = ("grader_fixtures", "autograder.sandbox.fixtures")
+
+
+def helper_modules() -> dict[str, str]:
+    """Student-side module name -> the module the judge imports it as."""
+    import importlib
+    import pkgutil
+
+    package = importlib.import_module(HELPER_PACKAGE)
+    names = {HELPER_PACKAGE: HELPER_PACKAGE}
+    for info in pkgutil.walk_packages(package.__path__, HELPER_PACKAGE + "."):
+        names[info.name] = info.name
+    names[FIXTURES[0]] = FIXTURES[1]
+    return names
+
+
+def delegations() -> list[Variant]:
+    """One cheat per (helper, graded function) whose arguments the helper accepts: ``return helper(<the arguments>)``.
+
+    A helper is every function defined in a module of :func:`helper_modules`,
+    private ones included. Each must earn 0 points.
+    """
+    import importlib
+    import inspect
+
+    from autograder.solutions import reference_module
+
+    variants = []
+    for student_name, module_name in helper_modules().items():
+        module = importlib.import_module(module_name)
+        for name, helper in sorted(vars(module).items()):
+            if not inspect.isfunction(helper) or helper.__module__ != module.__name__:
+                continue
+            signature = inspect.signature(helper)
+            for stem, functions in NOTEBOOK_FUNCTIONS.items():
+                for function in functions:
+                    parameters = list(inspect.signature(getattr(reference_module(stem), function)).parameters.values())
+                    required = [p.name for p in parameters if p.default is inspect.Parameter.empty]
+                    header = ", ".join(p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}" for p in parameters)
+                    for passed in ([p.name for p in parameters], required):
+                        try:
+                            signature.bind(*passed)
+                        except TypeError:
+                            continue
+                        code = Source(f"def {function}({header}):\n    import {student_name}\n    return {student_name}.{name}({', '.join(passed)})\n")
+                        variants.append(cheat(f"delegate-{student_name}.{name}-{function}", function, code,
+                                              what=f"returns {student_name}.{name}({', '.join(passed)})"))
+                        break
+    return variants
 
 
 def by_id() -> dict[str, Variant]:
-    return {v.id: v for v in CATALOGUE}
+    return {v.id: v for v in [*CATALOGUE, *delegations()]}

@@ -99,8 +99,8 @@ def select_cells(student_nb, release_nb) -> tuple[list[Cell], list[str]]:
     return cells, notes
 
 
-def grade_notebook(path: Path, limits: Limits | None = None, stem: str | None = None) -> NotebookResult:
-    """Judge every graded function of one notebook file; never raises for a bad notebook."""
+def grade_notebook(path: Path, limits: Limits | None = None, stem: str | None = None, only: set[str] | None = None) -> NotebookResult:
+    """Judge every graded function of one notebook file (or those in ``only``); never raises for a bad notebook."""
     import time
 
     import nbformat
@@ -119,7 +119,7 @@ def grade_notebook(path: Path, limits: Limits | None = None, stem: str | None = 
     if stem is None:
         raise ValueError(f"{path} is not one of the workbook's notebooks ({', '.join(REFERENCE_MODULES)})")
     release = release_notebook(stem)
-    graded = exercises(release, stem)
+    graded = [e for e in exercises(release, stem) if only is None or e.function in only]
     if problem is not None:
         verdicts = [Verdict(stem, e.function, 0.0, e.points, diagnosis=f"Not graded: {problem}.", graded=False) for e in graded]
         return NotebookResult(stem, str(path), verdicts, [problem], time.monotonic() - started)

@@ -73,6 +73,8 @@ class Row:
         """None when the variant got the verdict it must get; else what went wrong."""
         if self.problems:
             return "harness"
+        if self.variant.verdict == "cheat":
+            return None if self.max_points > 0 and self.points == 0 else "cheat-paid"
         if self.variant.verdict == "correct":
             return None if self.passed else "failed-correct"
         if self.passed:
@@ -102,6 +104,10 @@ class Report:
     @property
     def correct(self) -> list[Row]:
         return [r for r in self.rows if r.variant.verdict == "correct"]
+
+    @property
+    def cheats(self) -> list[Row]:
+        return [r for r in self.rows if r.variant.verdict == "cheat"]
 
     @property
     def exit_code(self) -> int:
@@ -147,9 +153,9 @@ def _grade(task: tuple) -> tuple:
     """Pool worker: grade one notebook (the class grader's per-notebook entry point)."""
     from autograder.checker import grade_notebook
 
-    index, path, stem, function, hidden_alone = task
+    index, path, stem, function, hidden_alone, alone_function = task
     try:
-        result = grade_notebook(Path(path), stem=stem)
+        result = grade_notebook(Path(path), stem=stem, only={function} if alone_function else None)
         alone = _judge_hidden_alone(Path(path), stem, function) if hidden_alone else None
         return index, result, alone, None
     except Exception as exc:  # noqa: BLE001 - reported as a harness problem of this variant
@@ -235,7 +241,8 @@ def evaluate(variants, workers: int = 2, folder: Path | None = None, hidden_alon
             path = folder / f"{i:03d}" / f"{variant.stem}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, path)
-            tasks.append((i, str(path), variant.stem, variant.function, hidden_alone and variant.verdict == "wrong"))
+            # A cheat is judged on its own function: the reference in the other cells proves nothing more.
+            tasks.append((i, str(path), variant.stem, variant.function, hidden_alone and variant.verdict == "wrong", variant.verdict == "cheat"))
         if tasks:
             context = multiprocessing.get_context("fork")
             with context.Pool(max(1, min(workers, len(tasks))), initializer=_worker_init) as pool:
@@ -307,17 +314,19 @@ def _rate(part: int, whole: int) -> str:
 
 
 def summary_lines(report: Report) -> list[str]:
-    wrong, correct = report.wrong, report.correct
+    wrong, correct, cheats = report.wrong, report.correct, report.cheats
     functions = {r.variant.function for r in report.rows}
     passed_wrong, failed_correct = report.count("passed-wrong"), report.count("failed-correct")
+    cheat_paid = report.count("cheat-paid")
     caught_visible = sum(1 for r in wrong if r.caught_by == "visible")
     partial = sum(1 for r in wrong if 0 < r.points < r.max_points)
     lines = [
-        f"{len(report.rows)} variants ({len(wrong)} wrong, {len(correct)} correct) of {len(functions)} "
+        f"{len(report.rows)} variants ({len(wrong)} wrong, {len(correct)} correct, {len(cheats)} cheats) of {len(functions)} "
         f"function{'s' if len(functions) != 1 else ''}, "
         f"graded in {report.seconds:.1f} s with {report.workers} workers",
         f"passed-wrong:   {passed_wrong} of {len(wrong)} wrong variants earned full points ({_rate(passed_wrong, len(wrong))})",
         f"failed-correct: {failed_correct} of {len(correct)} correct variants lost points ({_rate(failed_correct, len(correct))})",
+        f"cheat-paid:     {cheat_paid} of {len(cheats)} cheats (delegating to an importable helper) earned any point",
         f"misdiagnosed:   {report.count('misdiagnosed')} of {len(wrong)} wrong variants",
         f"caught by the visible check (before submitting): {caught_visible} of {len(wrong)} wrong variants; "
         f"{partial} others earned partial credit",
@@ -346,11 +355,12 @@ def add_arguments(parser) -> None:
 
 
 def selected(only: list[str] | None):
-    from autograder.catalogue import CATALOGUE
+    from autograder.catalogue import CATALOGUE, delegations
 
+    everything = [*CATALOGUE, *delegations()]
     if not only:
-        return list(CATALOGUE)
-    return [v for v in CATALOGUE if any(text in v.id or text in v.function for text in only)]
+        return everything
+    return [v for v in everything if any(text in v.id or text in v.function for text in only)]
 
 
 def run(args) -> int:

@@ -156,3 +156,21 @@ def test_fan_out_scaling_is_named(tmp_path):
     verdict = grade("01_initialization", {HE: wrong}, tmp_path, [HE])[HE]
     assert verdict.points < 4
     assert "current layer" in verdict.full_diagnosis()
+
+
+def test_the_liar_of_the_hostile_corpus_fools_any_check_that_trusts_its_objects():
+    """The corpus's liar fails for the reason it claims: only the plain-data wire stands between it and full marks.
+
+    Its keys, shapes and dtype are right; its values are ones, and ``==``,
+    ``np.any``, ``np.array_equal`` say they are zeros. Judged on its own
+    objects it earns every point; through the wire (as both graders call
+    student code) it earns none.
+    """
+    from hostile_corpus import CASES, ZEROS
+
+    case = next(c for c in CASES if c.name == "liar-zeros")
+    namespace = {"np": __import__("numpy")}
+    exec(case.functions[ZEROS].source, namespace)
+    liar = namespace[ZEROS]
+    assert judge(ZEROS, liar, 1, "01_initialization").points == 1
+    assert judge(ZEROS, InProcessFunction(liar, ZEROS), 1, "01_initialization").points == 0

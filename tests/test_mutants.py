@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, require_notebook
 
 from autograder import catalogue, mutants
-from autograder.catalogue import CATALOGUE, CORRECT, WRONG, Source, Variant, correct, wrong
+from autograder.catalogue import CATALOGUE, CHEAT, CORRECT, WRONG, Source, Variant, correct, delegations, wrong
 from autograder.sample_class import Edit
 from autograder.solutions import REFERENCE_MODULES
 
@@ -57,7 +57,7 @@ def test_the_catalogue_is_well_formed():
     assert len(graded) == 11
     for v in CATALOGUE:
         assert v.function in graded, v.id
-        assert v.verdict in (WRONG, CORRECT), v.id
+        assert v.verdict in (WRONG, CORRECT, CHEAT), v.id
         assert bool(v.keywords) == (v.verdict == WRONG), f"{v.id}: wrong variants name keywords, correct ones none"
         assert v.what, f"{v.id}: say in words what the variant does"
         if not isinstance(v.code, Source):
@@ -110,11 +110,40 @@ def test_the_matrix_has_a_line_per_variant_and_the_rates(report):
     for v in CATALOGUE:
         assert any(line.startswith(v.id + " ") for line in text.splitlines()), v.id
     wrong_count = sum(1 for v in CATALOGUE if v.verdict == WRONG)
-    correct_count = len(CATALOGUE) - wrong_count
+    correct_count = sum(1 for v in CATALOGUE if v.verdict == CORRECT)
+    cheat_count = sum(1 for v in CATALOGUE if v.verdict == CHEAT)
+    assert f"cheat-paid:     0 of {cheat_count} cheats" in text
     assert f"passed-wrong:   0 of {wrong_count} wrong variants" in text
     assert f"failed-correct: 0 of {correct_count} correct variants" in text
     assert f"misdiagnosed:   0 of {wrong_count}" in text
     assert f"hidden checks alone (informational): 0 of {wrong_count} wrong variants would earn full points; 0 " in text
+
+
+def test_delegating_to_any_importable_helper_earns_nothing(capsys):
+    """Every function of dlwork and of the grader's stand-ins, returned as the answer of every graded function it accepts the arguments of."""
+    import importlib
+    import inspect
+
+    generated = delegations()
+    helpers = {(student, name) for student, module in catalogue.helper_modules().items()
+               for name, f in vars(importlib.import_module(module)).items()
+               if inspect.isfunction(f) and f.__module__ == importlib.import_module(module).__name__}
+    delegated = {tuple(v.id[len("delegate-"):].rsplit("-", 1)[0].rsplit(".", 1)) for v in generated}
+    assert len(generated) >= 150 and len(delegated) >= 40 and delegated <= helpers
+    report = mutants.evaluate(generated, workers=2)
+    with capsys.disabled():
+        print("\n" + "\n".join(mutants.summary_lines(report)[:4]))
+    paid = [f"{r.variant.id}: {r.failure} {r.points:g}/{r.max_points:g} {r.problems}" for r in report.rows if r.failure]
+    assert not paid, "\n".join(paid)
+
+
+def test_a_cheat_that_earns_a_point_is_reported():
+    require_notebook("03_gradient_checking")
+    honest_delegation = catalogue.cheat("delegates-but-right", "backward_propagation",
+                                        Source("def backward_propagation(x, theta):\n    import grader_fixtures\n    return grader_fixtures.linear_backward(x, theta) / 3\n"),
+                                        what="the stand-in's slope / 3: the answer itself")
+    report = mutants.evaluate([honest_delegation], workers=1)
+    assert report.rows[0].failure == "cheat-paid" and report.exit_code == 1
 
 
 def test_a_mislabelled_catalogue_is_reported_and_fails():

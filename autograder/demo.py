@@ -9,6 +9,7 @@ the HTML feedback and the CSV, and prints the grade table.
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ DEFAULT_DIR = REPO / "demo"
 def add_arguments(parser) -> None:
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="where to put the demo course (default: demo/)")
     parser.add_argument("--workers", type=int, default=None, help="parallel graders (default: all cores)")
+    parser.add_argument("--no-sandbox", action="store_true", help="grade the sample class without isolation (it is our own code)")
 
 
 def run(args) -> int:
@@ -27,6 +29,7 @@ def run(args) -> int:
     from autograder.build import build_course
     from autograder.classgrade import format_summary, grade_class
     from autograder.reports import write_csv, write_feedback
+    from autograder.sandbox import IsolationError, Limits
 
     course = Path(args.dir).resolve() / "course"
     if course.exists():
@@ -37,8 +40,12 @@ def run(args) -> int:
     print(f"2. writing the sample class ({len(sample_class.CLASS)} students):")
     print(sample_class.describe())
     sample_class.write_class(course)
-    print("3. grading (student code runs in separate, limited processes) ...", flush=True)
-    summary = grade_class(course, workers=args.workers)
+    print("3. grading (each student's code in an isolated, limited process of its own) ...", flush=True)
+    try:
+        summary = grade_class(course, workers=args.workers, limits=Limits(sandbox=not args.no_sandbox))
+    except IsolationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     reports = write_feedback(course)
     csv_path = write_csv(course, course / "grades.csv")
     print()

@@ -174,3 +174,20 @@ def test_the_liar_of_the_hostile_corpus_fools_any_check_that_trusts_its_objects(
     liar = namespace[ZEROS]
     assert judge(ZEROS, liar, 1, "01_initialization").points == 1
     assert judge(ZEROS, InProcessFunction(liar, ZEROS), 1, "01_initialization").points == 0
+
+
+def test_a_sandbox_that_cannot_start_is_not_graded_never_the_students_zero(tmp_path, monkeypatch):
+    """If a student process cannot be isolated, its code never runs and no function is blamed on the student."""
+    from autograder.checker import grade_notebook
+    from autograder.sandbox import SandboxError
+    from autograder.sandbox.process import Zygote
+    from conftest import notebook_path
+
+    def refuse(self, cwd, limits):
+        raise SandboxError("the student process could not be isolated: (a test's refusal)")
+
+    monkeypatch.setattr(Zygote, "spawn", refuse)
+    result = grade_notebook(notebook_path("01_initialization"), Limits())
+    assert result.verdicts and not any(v.graded for v in result.verdicts)
+    for v in result.verdicts:
+        assert v.points == 0 and "not your mistake" in v.diagnosis and "a test's refusal" in v.diagnosis

@@ -58,7 +58,7 @@ CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
 MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_PRIVATE, MS_RELATIME = 1024, 2048, 4096, 16384, 1 << 18, 1 << 21
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 4, 24, 38, 47
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 4, 24, 36, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}
 # statvfs flags that a mount inside a user namespace must keep when it is remounted
@@ -340,9 +340,15 @@ def drop_privileges() -> None:
         raise JailError("capabilities are still held after dropping them")
 
 
-def set_undumpable() -> None:
-    """No one without CAP_SYS_PTRACE may trace this process or read its memory."""
-    _call(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "mark the process undumpable")
+def set_dumpable(dumpable: bool) -> None:
+    """Undumpable: no one without CAP_SYS_PTRACE may trace this process or read its memory (for I).
+    Dumpable: its /proc entries are its own (for S, after a change of uid made it undumpable)."""
+    _call(_libc.prctl(PR_SET_DUMPABLE, int(dumpable), 0, 0, 0), "set whether the process is dumpable")
+
+
+def become_subreaper() -> None:
+    """Orphans of this process's descendants come back to it rather than to init."""
+    _call(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "become a subreaper")
 
 
 def die_with_parent(parent: int | None = None, lifeline: int | None = None) -> None:

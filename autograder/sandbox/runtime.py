@@ -222,7 +222,7 @@ def _student(rfd: int, wfd: int, limits: dict, parent: int, facts: dict) -> None
     try:
         jail.die_with_parent(parent=parent)
         if facts.get("sandbox"):
-            jail._libc.prctl(jail.PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own /proc entries are its own
+            jail.set_dumpable(True)
             os.environ.update(HOME=jail.HOME, TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib")
         os.setsid()
         apply_limits(limits)
@@ -244,9 +244,9 @@ def _init(rfd: int, wfd: int, request: dict, layout: dict, lifeline: int) -> Non
     try:
         has_proc = jail.build_root(layout, request["tmpfs_mb"])
         jail.drop_privileges()
-        jail.set_undumpable()
+        jail.set_dumpable(False)
         jail.die_with_parent(lifeline=lifeline)  # the keeper, C, is outside this pid namespace
-    except (jail.JailError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever failed, student code must not run; say why
         _report_setup_failure(wfd, exc)
         os._exit(1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -388,10 +388,7 @@ def zygote(sock_fd: int, judge_pid: int) -> None:
             return
     preload(setup)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
-    try:  # and so are orphans of --no-sandbox student code (double forks): they come back to us
-        jail._libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except Exception:  # noqa: BLE001
-        pass
+    jail.become_subreaper()  # and so are orphans of --no-sandbox student code (double forks)
     sock.send(json.dumps({"ready": True, "layout": layout}).encode())
     while True:
         try:

@@ -266,6 +266,11 @@ def build_root(layout: dict, tmpfs_mb: int) -> bool:
                 open(new + target, "x").close()
         _mount(f"/proc/self/fd/{fd}", new + target, None, MS_BIND | MS_REC)
 
+    # The private writable folders first: an allow-listed path below one of them
+    # (a repository cloned into /tmp) is then bound on top, not hidden under it.
+    for folder, mode in ((HOME, "0700"), ("/tmp", "1777"), ("/dev/shm", "1777")):
+        os.makedirs(new + folder, mode=0o755, exist_ok=True)
+        _mount("tmpfs", new + folder, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size={int(tmpfs_mb)}m")
     for path in layout["binds"]:
         bind(path, path)
     for link, target in layout["links"]:
@@ -277,9 +282,6 @@ def build_root(layout: dict, tmpfs_mb: int) -> bool:
         if any(_inside(point, b) for b in bound):
             _remount_readonly(point)
 
-    for folder, mode in ((HOME, "0700"), ("/tmp", "1777"), ("/dev/shm", "1777")):
-        os.makedirs(new + folder, mode=0o755, exist_ok=True)
-        _mount("tmpfs", new + folder, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size={int(tmpfs_mb)}m")
     for device in DEVICES:
         bind(f"/dev/{device}", f"/dev/{device}")
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):

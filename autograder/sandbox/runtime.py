@@ -22,6 +22,10 @@ import contextlib
 import io
 import json
 import os
+import resource
+import select
+import signal
+import socket
 import sys
 import traceback
 
@@ -181,9 +185,6 @@ def _call(ns: dict, request: dict, out: _BoundedText) -> dict:
 
 def apply_limits(limits: dict) -> None:
     """In a fresh student process: resource limits, and writes past the size limit fail instead of killing."""
-    import resource
-    import signal
-
     memory = int(limits["memory_mb"]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     output = int(limits["output_mb"]) * 1024 * 1024
@@ -220,17 +221,21 @@ def preload(setup: dict) -> None:
 def _student(rfd: int, wfd: int, limits: dict, parent: int, facts: dict) -> None:
     """S: limits, then the serve loop. Never returns."""
     try:
-        jail.die_with_parent(parent=parent)
-        if facts.get("sandbox"):
-            jail.set_dumpable(True)
-            os.environ.update(HOME=jail.HOME, TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib")
-        os.setsid()
-        apply_limits(limits)
-        jail.close_other_fds({rfd, wfd})
-        null = os.open("/dev/null", os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.close(null)
+        try:
+            jail.die_with_parent(parent=parent)
+            if facts.get("sandbox"):
+                jail.set_dumpable(True)
+                os.environ.update(HOME=jail.HOME, TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib")
+            os.setsid()
+            apply_limits(limits)
+            jail.close_other_fds({rfd, wfd})
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.close(null)
+        except Exception as exc:  # noqa: BLE001 - no student code has run yet: the grader's failure, said as such
+            _report_setup_failure(wfd, exc)
+            os._exit(1)
         wire.write_frame(wfd, wire.encode({"ok": True, "pid": os.getpid(), **facts}))
         serve(rfd, wfd)
     finally:
@@ -239,8 +244,6 @@ def _student(rfd: int, wfd: int, limits: dict, parent: int, facts: dict) -> None
 
 def _init(rfd: int, wfd: int, request: dict, layout: dict, lifeline: int) -> None:
     """I: pid 1 of the new pid namespace. Builds the root, drops privileges, starts S, waits. Never returns."""
-    import signal
-
     try:
         has_proc = jail.build_root(layout, request["tmpfs_mb"])
         jail.drop_privileges()
@@ -312,8 +315,6 @@ def _keeper(rfd: int, wfd: int, request: dict, layout: dict, report: int, go: in
 
 def _spawn(sock, request: dict, fds: list[int], layout: dict | None) -> dict:
     """Start one student process; the reply for the judge: ``{"pid": ...}`` or ``{"error": ...}``."""
-    import select
-    import signal
 
     rfd, wfd = fds
     if layout is None:  # --no-sandbox: a plain child in a session of its own
@@ -372,8 +373,6 @@ def zygote(sock_fd: int, judge_pid: int) -> None:
     may see); a request carries the student process's two pipe ends
     (SCM_RIGHTS) and its limits.
     """
-    import signal
-    import socket
 
     jail.die_with_parent(parent=judge_pid)
     sock = socket.socket(fileno=sock_fd)

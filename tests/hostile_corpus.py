@@ -46,7 +46,6 @@ class Case:
     reason: str = ""
     ungraded: bool = False
     file_hook: Callable[[Path], None] | None = None  # rewrites the written notebook file
-    root_only: bool = False  # needs the grader to run as root (disk isolation)
 
 
 def fill(recipe, context: dict[str, str]):
@@ -220,7 +219,6 @@ CASES = [
         {HE: he(f"hidden = open({str(HIDDEN)!r}).read()\nspace = {{}}\nexec(open({str(SECRET)!r}).read(), space)\nreturn space['initialize_parameters_he'](layers_dims, rng)")},
         zero=(HE,),
         reason="No such file",
-        root_only=True,
     ),
     Case(
         "write-course",
@@ -236,7 +234,6 @@ CASES = [
             "            pass\n"
             "    parameters = {}",
         )},
-        root_only=True,
     ),
     Case(
         "outliving-process",

@@ -59,11 +59,14 @@ def _expose(targets: list[str]) -> None:
     MS_BIND, MS_REC = 4096, 16384
     closed: dict[str, set[str]] = {}
     for target in targets:
-        parts = os.path.realpath(target).strip("/").split("/")
+        real = os.path.realpath(target)
+        parts = real.strip("/").split("/")
         for i in range(1, len(parts)):
             folder = "/" + "/".join(parts[:i])
             if not os.stat(folder).st_mode & 0o001:
                 closed.setdefault(folder, set()).add(folder + "/" + parts[i])
+        if os.path.isdir(real) and not os.stat(real).st_mode & 0o001:  # a closed target (a clone in mktemp -d): all of it
+            closed.setdefault(real, set()).update(os.path.join(real, name) for name in os.listdir(real))
     for folder in sorted(closed, key=lambda f: f.count("/")):  # shallowest first
         fds = {child: os.open(child, os.O_PATH) for child in sorted(closed[folder]) if os.path.exists(child)}
         if libc.mount(b"tmpfs", folder.encode(), b"tmpfs", 0, b"mode=0755,size=64k") != 0:

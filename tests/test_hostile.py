@@ -179,10 +179,12 @@ def run(request, built_course, tmp_path_factory):
     if way == WAYS[0]:
         standin = subprocess.Popen(standin_argv)
     else:
-        standin = ordinary_user.popen(standin_argv, [], Path("/"), python_env(home, base / "tmp"))
+        standin = ordinary_user.popen(standin_argv, [REPO], Path("/"), python_env(home, base / "tmp"))
     context = {"REPO_COPY": str(repo_copy), "HOME_CANARY": str(home / "secret-notes.txt"), "REPO": str(REPO),
                "PORT": listener.port, "GRADER_PID": standin.pid}
     write_corpus(course, context)
+    time.sleep(0.5)
+    assert standin.poll() is None, "the process standing for the grader did not start"
     result = Run(way, course, base, listener, standin, repo_fingerprint())
     try:
         if way == WAYS[0]:

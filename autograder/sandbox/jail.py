@@ -11,7 +11,7 @@ nothing from ``autograder``. Three processes take part::
 
 1. **C** creates the namespaces with one ``unshare``. In the new user
    namespace the student is uid/gid :data:`SANDBOX_UID`, mapped to a host uid of
-   its own when the grader is root (the zygote writes that map: only a process
+   its own when the grader is the machine's root (the zygote writes that map: only a process
    outside the namespace may), or to the grader's own uid otherwise. No
    privilege on the host is needed for any of this, only unprivileged user
    namespaces.

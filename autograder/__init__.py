@@ -1,14 +1,12 @@
 """Course builder and grader for the practical deep-learning workbook.
 
-Subcommands (``python -m autograder --help``): ``build`` writes the nbgrader
-course, ``check`` judges one notebook on the spot.
+``python -m autograder --help`` lists the commands. The package is laid out by
+responsibility (CONTRIBUTING.md maps it): ``course`` (the registry, the cell
+contract, the builder), ``grading`` (the judge, one notebook, a class, the
+gradebook, stock nbgrader), ``hidden`` (the hidden checks), ``sandbox``
+(everything that runs student code), ``reports`` (feedback, export) and ``qa``
+(the catalogue, mutants, the sample class, the demo).
+
+Importing it changes nothing: entry points put the repository on ``sys.path``
+(:func:`autograder.course.registry.use_repository_paths`).
 """
-
-import sys as _sys
-from pathlib import Path as _Path
-
-# The checks import the support package (dlwork) from this repository: the
-# trusted copy, never one found next to a student's notebook.
-_SUPPORT = str(_Path(__file__).resolve().parent.parent / "notebooks")
-if _SUPPORT not in _sys.path:
-    _sys.path.insert(0, _SUPPORT)

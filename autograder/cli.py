@@ -8,13 +8,13 @@ import importlib
 # name -> ("module" or "module:object", one-line help). The module (or object) has
 # add_arguments(parser) and run(args) -> int. Heavy imports stay inside run().
 COMMANDS = {
-    "build": ("autograder.build", "build the nbgrader course (source, release) from this repository"),
-    "check": ("autograder.checker", "grade one notebook on the spot and print a table"),
-    "grade": ("autograder.classgrade", "grade every submission of the class into the gradebook (parallel, resumable)"),
-    "feedback": ("autograder.reports:FeedbackCommand", "write one HTML feedback report per student"),
-    "demo": ("autograder.demo", "build the course, grade a sample class, print the grade table"),
-    "export": ("autograder.reports:ExportCommand", "write the grades as CSV (per-function points, not-graded flag)"),
-    "mutants": ("autograder.mutants", "run the catalogue of wrong and correct variants through the checks; print both error rates"),
+    "build": ("autograder.course.builder", "build the nbgrader course (source, release) from this repository"),
+    "check": ("autograder.grading.notebook", "grade one notebook on the spot and print a table"),
+    "grade": ("autograder.grading.classroom", "grade every submission of the class into the gradebook (parallel, resumable)"),
+    "feedback": ("autograder.reports.feedback:FeedbackCommand", "write one HTML feedback report per student"),
+    "demo": ("autograder.qa.demo", "build the course, grade a sample class, print the grade table"),
+    "export": ("autograder.reports.feedback:ExportCommand", "write the grades as CSV (per-function points, not-graded flag)"),
+    "mutants": ("autograder.qa.mutants", "run the catalogue of wrong and correct variants through the checks; print both error rates"),
 }
 
 

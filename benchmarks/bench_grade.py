@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "notebooks")]
 
 from autograder import sample_class  # noqa: E402
-from autograder.build import build_course, nbgrader_env  # noqa: E402
-from autograder.solutions import REFERENCE_MODULES  # noqa: E402
+from autograder.course.builder import build_course, nbgrader_env  # noqa: E402
+from autograder.course.registry import STEMS  # noqa: E402
 
 
 def make_class(course: Path, n: int) -> list[str]:
@@ -39,7 +39,7 @@ def scores(course: Path) -> dict[tuple[str, str], float]:
 
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for stem in REFERENCE_MODULES:
+        for stem in STEMS:
             for submission in gb.assignment_submissions(stem):
                 out[(submission.student_id, stem)] = round(submission.score, 2)
     return out
@@ -48,7 +48,7 @@ def scores(course: Path) -> dict[tuple[str, str], float]:
 def run_stock(course: Path) -> float:
     nbgrader = Path(sys.executable).with_name("nbgrader")
     started = time.monotonic()
-    for stem in REFERENCE_MODULES:
+    for stem in STEMS:
         subprocess.run([str(nbgrader), "autograde", stem, "--force"], cwd=course, env=nbgrader_env(), check=True, capture_output=True)
     return time.monotonic() - started
 
@@ -82,7 +82,7 @@ def main() -> None:
     ours = scores(course)
     disagree = {k: (stock.get(k), ours.get(k)) for k in set(stock) | set(ours) if stock.get(k) != ours.get(k)}
     per_stock, per_ours = stock_seconds / len(n), ours_seconds / len(n)
-    print(f"{len(n)} students x {len(REFERENCE_MODULES)} notebooks")
+    print(f"{len(n)} students x {len(STEMS)} notebooks")
     print(f"  stock nbgrader autograde (serial): {stock_seconds:7.1f} s  = {per_stock:.2f} s per student")
     print(f"  python -m autograder grade:        {ours_seconds:7.1f} s  = {per_ours:.3f} s per student")
     print(f"  throughput ratio: {per_stock / per_ours:.1f}x")
@@ -95,7 +95,7 @@ def main() -> None:
         build_course(big)
         make_class(big, args.scale)
         seconds = run_ours(big, args.workers)
-        print(f"{args.scale} students x {len(REFERENCE_MODULES)} notebooks with ours: {seconds:.1f} s = {seconds / args.scale:.3f} s per student")
+        print(f"{args.scale} students x {len(STEMS)} notebooks with ours: {seconds:.1f} s = {seconds / args.scale:.3f} s per student")
         t = time.monotonic()
         run_ours(big, args.workers, force=False)
         print(f"  rerun with nothing changed (resume): {time.monotonic() - t:.1f} s")

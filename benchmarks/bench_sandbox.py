@@ -38,15 +38,20 @@ def build(tree: Path, course: Path, students: int) -> int:
     script = (
         "import dataclasses, sys\n"
         "from pathlib import Path\n"
-        "from autograder import sample_class\n"
-        "from autograder.build import build_course\n"
-        "from autograder.solutions import REFERENCE_MODULES\n"
+        "try:\n"
+        "    from autograder.qa import sample_class\n"
+        "    from autograder.course.builder import build_course\n"
+        "    from autograder.course.registry import STEMS\n"
+        "except ImportError:  # a baseline from before autograder/ had folders\n"
+        "    from autograder import sample_class\n"
+        "    from autograder.build import build_course\n"
+        "    from autograder.solutions import REFERENCE_MODULES as STEMS\n"
         f"course = Path({str(course)!r})\n"
         "build_course(course)\n"
         "honest = [s for s in sample_class.CLASS if s.name in sample_class.HONEST]\n"
         f"students = [dataclasses.replace(honest[i % len(honest)], name=f's{{i:04d}}') for i in range({students})]\n"
         "sample_class.write_class(course, students)\n"
-        "print(len(students) * len(REFERENCE_MODULES))\n"
+        "print(len(students) * len(STEMS))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=tree, check=True, capture_output=True, text=True,
                           env={"PYTHONPATH": f"{tree}:{tree / 'notebooks'}", "PATH": "/usr/bin:/bin"})

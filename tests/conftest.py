@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder import solutions
+from autograder.course import contract, registry
 
-REPO = solutions.REPO
+REPO = registry.REPO
 
 
 def notebook_path(stem: str) -> Path:
     """The committed notebook of ``stem`` (``notebooks/<stem>.ipynb``)."""
-    return solutions.NOTEBOOK_DIR / f"{stem}.ipynb"
+    return registry.NOTEBOOK_DIR / f"{stem}.ipynb"
 
 
 def require_notebook(stem: str) -> Path:
@@ -33,7 +33,7 @@ def require_notebook(stem: str) -> Path:
 
 @dataclass(frozen=True)
 class BuiltCourse:
-    """An nbgrader course written by ``autograder.build`` into a temporary folder."""
+    """An nbgrader course written by ``autograder.course.builder`` into a temporary folder."""
 
     root: Path
     stems: tuple[str, ...]  # the notebooks it was built from: all of them
@@ -64,11 +64,11 @@ def built_course(tmp_path_factory) -> BuiltCourse:
     copies it first (``shutil.copytree``: the config's paths are relative to
     the config file, so a copy is a course of its own).
     """
-    from autograder import build
+    from autograder.course import builder as build
 
     root = tmp_path_factory.mktemp("course")
     start = time.perf_counter()
     seconds = build.build_course(root)
     seconds["total"] = time.perf_counter() - start
-    stems = tuple(path.stem for path in solutions.notebook_paths())
+    stems = tuple(path.stem for path in registry.notebook_paths())
     return BuiltCourse(root=root, stems=stems, seconds=seconds)

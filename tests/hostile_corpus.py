@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from autograder.sample_class import Edit, Raw
-from autograder.solutions import REPO, reference_body
+from autograder.qa.sample_class import Edit, Raw
+from autograder.course.contract import reference_body
+from autograder.course.registry import REPO
 
 I1, I3 = "01_initialization", "03_gradient_checking"
 HE, ZEROS, RANDOM = "initialize_parameters_he", "initialize_parameters_zeros", "initialize_parameters_random"

@@ -1,13 +1,14 @@
 """The committed notebooks and the nbgrader course built from them (fast: no notebook is executed).
 
 The course comes from the session fixture ``built_course`` (conftest.py): one
-``autograder.build`` run, including nbgrader's own ``generate_assignment``.
+``autograder.course.builder`` run, including nbgrader's own ``generate_assignment``.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -15,10 +16,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import build, cli, solutions
+from autograder import cli
+from autograder.course import builder as build
+from autograder.course import contract, registry
 from conftest import REPO, notebook_path
 
-STEMS = list(solutions.REFERENCE_MODULES)
+STEMS = list(registry.STEMS)
 HEX32 = re.compile(r"[0-9a-f]{32}")
 
 
@@ -32,7 +35,7 @@ def code_cells(nb):
 
 def reference_functions(stem: str) -> list[str]:
     """Every function defined in a notebook's reference module (the graded ones and any helper)."""
-    module = solutions.reference_module(stem)
+    module = registry.reference_module(stem)
     return [name for name, fn in inspect.getmembers(module, inspect.isfunction) if fn.__module__ == module.__name__]
 
 
@@ -55,12 +58,12 @@ def test_notebook_committed_without_outputs(stem):
 def test_every_stub_cell_is_the_generated_stub(stem):
     """Each solution cell's source is exactly ``stub_source(stem, function)`` (def, docstring, nbgrader stub body)."""
     nb = read(notebook_path(stem))
-    stubs = [cell for cell in nb.cells if solutions.nbgrader_meta(cell).get("solution")]
+    stubs = [cell for cell in nb.cells if contract.nbgrader_meta(cell).get("solution")]
     assert stubs, f"{stem} has no solution (stub) cells"
     for cell in stubs:
-        function = solutions.nbgrader_meta(cell)["grade_id"]
+        function = contract.nbgrader_meta(cell)["grade_id"]
         assert cell.cell_type == "code", f"{stem}: solution cell {function} is not a code cell"
-        assert cell.source == solutions.stub_source(stem, function), (
+        assert cell.source == contract.stub_source(stem, function), (
             f"{stem}: stub cell {function} differs from stub_source(); regenerate it from the reference"
         )
 
@@ -69,12 +72,12 @@ def test_every_stub_cell_is_the_generated_stub(stem):
 def test_every_stub_raises_not_implemented(stem):
     """Running the setup cell then a stub cell defines a function whose call raises NotImplementedError."""
     nb = read(notebook_path(stem))
-    setup = [c for c in nb.cells if solutions.nbgrader_meta(c).get("grade_id") == "setup"]
+    setup = [c for c in nb.cells if contract.nbgrader_meta(c).get("grade_id") == "setup"]
     assert len(setup) == 1, f"{stem}: expected one setup cell, found {len(setup)}"
-    stubs = [c for c in nb.cells if solutions.nbgrader_meta(c).get("solution")]
+    stubs = [c for c in nb.cells if contract.nbgrader_meta(c).get("solution")]
     assert stubs, f"{stem} has no stub cells"
     for cell in stubs:
-        function = solutions.nbgrader_meta(cell)["grade_id"]
+        function = contract.nbgrader_meta(cell)["grade_id"]
         namespace: dict = {}
         exec(compile(setup[0].source, f"<{stem} setup>", "exec"), namespace)
         exec(compile(cell.source, f"<{stem} {function}>", "exec"), namespace)
@@ -139,17 +142,17 @@ def test_source_notebook_has_solutions_and_hidden_blocks(built_course, stem):
     block = textwrap.dedent(match.group(1))
     checks = 0
     for want, got in zip(committed.cells, source.cells):
-        meta = solutions.nbgrader_meta(want)
+        meta = contract.nbgrader_meta(want)
         if meta.get("solution"):
-            body = solutions.reference_body(stem, meta["grade_id"])
-            assert f"{solutions.BEGIN}\n{body}\n    {solutions.END}" in got.source, f"{stem}: {meta['grade_id']} lacks its marked reference body"
+            body = contract.reference_body(stem, meta["grade_id"])
+            assert f"{contract.BEGIN}\n{body}\n    {contract.END}" in got.source, f"{stem}: {meta['grade_id']} lacks its marked reference body"
         elif meta.get("grade") and meta["grade_id"].startswith("check_"):
             function = meta["grade_id"][len("check_"):]
             assert got.source == want.source + "\n" + block.replace("<function name>", function)
             checks += 1
         else:
             assert got.source == want.source
-    assert checks == len(solutions.exercises(committed, stem)), f"{stem}: not every exercise has a check cell"
+    assert checks == len(contract.exercises(committed, stem)), f"{stem}: not every exercise has a check cell"
 
 
 def release_texts(release: Path) -> dict[str, str]:
@@ -174,7 +177,7 @@ def solution_lines(stems) -> set[str]:
     lines = set()
     for stem in stems:
         for function in reference_functions(stem):
-            for line in solutions.reference_body(stem, function).splitlines():
+            for line in contract.reference_body(stem, function).splitlines():
                 line = line.strip()
                 if len(line) >= 20 and not line.startswith("#"):
                     lines.add(line)
@@ -240,7 +243,7 @@ def test_gradebook_has_assignments_and_graded_cells(built_course):
         assert sorted(a.name for a in gb.assignments) == sorted(built_course.stems)
         for stem in built_course.stems:
             nb = read(notebook_path(stem))
-            want = {f"check_{e.function}": e.points for e in solutions.exercises(nb, stem)}
+            want = {f"check_{e.function}": e.points for e in contract.exercises(nb, stem)}
             notebook = gb.find_notebook(stem, stem)
             assert {c.name: c.max_score for c in notebook.grade_cells} == want
             for name in want:
@@ -266,7 +269,7 @@ def test_config_and_grading_kernel(built_course, monkeypatch):
 
     spec = KernelSpecManager().get_kernel_spec(config.Execute.kernel_name)
     assert Path(spec.resource_dir).is_relative_to(root), f"grading kernel found outside the course: {spec.resource_dir}"
-    assert spec.env["PYTHONPATH"] == str(REPO)
+    assert spec.env["PYTHONPATH"].split(os.pathsep) == [str(REPO), str(REPO / "notebooks")]
     assert spec.env["MPLBACKEND"] == "Agg" and spec.env["OMP_NUM_THREADS"] == "1"
     assert Path(spec.argv[0]).is_file(), f"grading kernel's Python {spec.argv[0]} does not exist"
     assert any("grading_startup.py" in arg for arg in spec.argv) and (Path(spec.resource_dir) / "grading_startup.py").is_file()

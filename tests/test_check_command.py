@@ -7,7 +7,8 @@ import sys
 import nbformat
 import pytest
 
-from autograder.solutions import NOTEBOOK_DIR, REFERENCE_MODULES, REPO, exercises, solve_notebook
+from autograder.course.contract import exercises, solve_notebook
+from autograder.course.registry import NOTEBOOK_DIR, STEMS, REPO
 from conftest import require_notebook
 
 
@@ -15,7 +16,7 @@ def check(path, *flags):
     return subprocess.run([sys.executable, "-m", "autograder", "check", str(path), *flags], cwd=REPO, capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("stem", list(REFERENCE_MODULES))
+@pytest.mark.parametrize("stem", list(STEMS))
 def test_solved_notebook_earns_every_point(stem, tmp_path):
     require_notebook(stem)
     nb = nbformat.read(NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
@@ -28,7 +29,7 @@ def test_solved_notebook_earns_every_point(stem, tmp_path):
     assert all(r["passed"] and r["points"] == r["max_points"] > 0 for r in rows), rows
 
 
-@pytest.mark.parametrize("stem", list(REFERENCE_MODULES))
+@pytest.mark.parametrize("stem", list(STEMS))
 def test_stub_notebook_earns_nothing_and_the_table_says_why(stem):
     path = require_notebook(stem)
     out = check(path)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sample_class
-from autograder.classgrade import grade_class, read_record
-from autograder.reports import write_csv, write_feedback
-from autograder.solutions import REFERENCE_MODULES, REPO
+from autograder.qa import sample_class
+from autograder.grading.classroom import grade_class, read_record
+from autograder.reports.feedback import write_csv, write_feedback
+from autograder.course.registry import STEMS, REPO
 
 
 
@@ -51,13 +51,13 @@ def test_every_student_has_a_record_for_every_assignment(graded):
     course, summary = graded
     assert summary["students"] == len(sample_class.CLASS)
     for student in sample_class.CLASS:
-        for stem in REFERENCE_MODULES:
+        for stem in STEMS:
             assert read_record(course, student.name, stem) is not None, (student.name, stem)
 
 
 def test_full_marks_and_zero(graded):
     course, _ = graded
-    for stem in REFERENCE_MODULES:
+    for stem in STEMS:
         assert points(course, "alice", stem) == full(course, stem) > 0
         assert points(course, "bob", stem) == 0
         assert points(course, "heidi", stem) == full(course, stem), "warnings must not cost points"
@@ -107,7 +107,7 @@ def test_gradebook_holds_the_same_scores(graded):
     course, _ = graded
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in sample_class.CLASS:
-            for stem in REFERENCE_MODULES:
+            for stem in STEMS:
                 assert gb.find_submission(stem, student.name).score == pytest.approx(points(course, student.name, stem))
 
 
@@ -116,7 +116,7 @@ def test_csv_has_per_function_points_and_flags(graded):
     out = write_csv(course, course / "grades.csv")
     rows = list(csv.DictReader(open(out)))
     assert {"student_id", "assignment", "score", "max_score", "not_graded", "initialize_parameters_he"} <= set(rows[0])
-    assert len(rows) == len(sample_class.CLASS) * len(REFERENCE_MODULES)
+    assert len(rows) == len(sample_class.CLASS) * len(STEMS)
     by_key = {(r["student_id"], r["assignment"]): r for r in rows}
     assert by_key[("niaj", "03_gradient_checking")]["not_graded"] == "1"
     assert by_key[("alice", "01_initialization")]["not_graded"] == "0"
@@ -153,7 +153,7 @@ def test_feedback_shows_diagnoses_but_no_hidden_source(graded):
 
 
 def test_stock_generate_feedback_works_after_our_grading(graded):
-    from autograder.build import nbgrader_env
+    from autograder.course.builder import nbgrader_env
 
     course, _ = graded
     nbgrader = Path(sys.executable).with_name("nbgrader")
@@ -174,7 +174,7 @@ def test_a_killed_run_resumes_without_losing_anything(built_course, tmp_path_fac
     os.killpg(child.pid, signal.SIGKILL)
     child.wait()
     done_before = len(list((course / "grades").rglob("*.json")))
-    total = len(sample_class.CLASS) * len(REFERENCE_MODULES)
+    total = len(sample_class.CLASS) * len(STEMS)
     assert 0 < done_before < total, "the kill should land mid-run"
     time.sleep(0.5)
     # nothing of the killed run is left running (workers and student processes die with it)
@@ -190,5 +190,5 @@ def test_a_killed_run_resumes_without_losing_anything(built_course, tmp_path_fac
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in sample_class.CLASS:
-            for stem in REFERENCE_MODULES:
+            for stem in STEMS:
                 assert gb.find_submission(stem, student.name).score == pytest.approx(read_record(course, student.name, stem)["points"])

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from autograder.solutions import REPO
+from autograder.course.registry import REPO
 
 DATASETS_DIR = REPO / "datasets"
 

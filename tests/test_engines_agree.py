@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sample_class
-from autograder.build import nbgrader_env
-from autograder.classgrade import grade_class, read_record
-from autograder.solutions import REFERENCE_MODULES, REPO
+from autograder.qa import sample_class
+from autograder.course.builder import nbgrader_env
+from autograder.grading.classroom import grade_class, read_record
+from autograder.course.registry import STEMS, REPO
 
 STUDENTS = [s for s in sample_class.CLASS if s.name in ("carol", "dave", "erin", "heidi", "ivan", "judy", "peggy")]
 
@@ -29,7 +29,7 @@ def stock_scores(course: Path) -> dict:
 
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for stem in REFERENCE_MODULES:
+        for stem in STEMS:
             for student in STUDENTS:
                 notebook = gb.find_submission_notebook(stem, stem, student.name)
                 for grade in notebook.grades:
@@ -42,7 +42,7 @@ def both(built_course, tmp_path_factory):
     course = built_course.fresh_copy(tmp_path_factory, "engines")
     sample_class.write_class(course, STUDENTS)
     nbgrader = str(Path(sys.executable).with_name("nbgrader"))
-    first, rest = "02_regularization", [s for s in REFERENCE_MODULES if s != "02_regularization"]
+    first, rest = "02_regularization", [s for s in STEMS if s != "02_regularization"]
     jobs = [
         subprocess.Popen(["sh", "-c", " && ".join(f"{nbgrader} autograde {stem} --force" for stem in stems)], cwd=course, env=nbgrader_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for stems in ([first], rest)
@@ -59,7 +59,7 @@ def test_grade_gives_stock_nbgraders_points_for_every_function(both):
     course, stock = both
     ours = {}
     for student in STUDENTS:
-        for stem in REFERENCE_MODULES:
+        for stem in STEMS:
             for f in read_record(course, student.name, stem)["functions"]:
                 ours[(student.name, stem, f["function"])] = round(f["points"], 2)
     assert ours.keys() == stock.keys()
@@ -71,7 +71,7 @@ def test_grade_gives_stock_nbgraders_points_for_every_function(both):
 def test_check_command_gives_the_same_totals(both):
     course, stock = both
     for student in STUDENTS[:3]:
-        for stem in REFERENCE_MODULES:
+        for stem in STEMS:
             notebook = course / "submitted" / student.name / stem / f"{stem}.ipynb"
             out = subprocess.run([sys.executable, "-m", "autograder", "check", str(notebook), "--json"], cwd=REPO, capture_output=True, text=True, check=True)
             rows = json.loads(out.stdout)

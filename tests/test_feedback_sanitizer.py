@@ -1,4 +1,4 @@
-"""The feedback preprocessor for stock ``nbgrader generate_feedback`` (autograder/feedback_sanitizer.py), on hand-made outputs.
+"""The feedback preprocessor for stock ``nbgrader generate_feedback`` (autograder/course/feedback_sanitizer.py), on hand-made outputs.
 
 The end-to-end tests (test_nbgrader_e2e.py) run it on real feedback; these pin
 down what it does to each kind of output, quickly.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder.feedback_sanitizer import ELIDED, SanitizeOutputs
+from autograder.course.feedback_sanitizer import ELIDED, SanitizeOutputs
 from conftest import REPO
 
 FOLDER = "/srv/course/autograded/alice/01_initialization"  # the notebook's folder: the kernel's working folder
@@ -58,7 +58,7 @@ def test_error_without_value_is_its_name():
     "text, expected",
     [
         (f"{VENV_FILE}:3824: RuntimeWarning: Mean of empty slice", f"{ELIDED}/fromnumeric.py:3824: RuntimeWarning: Mean of empty slice"),
-        (f"{REPO}/autograder/kernel.py:76 in grade_in_kernel", f"{ELIDED}/kernel.py:76 in grade_in_kernel"),
+        (f"{REPO}/autograder/grading/stock_nbgrader.py:76 in grade_in_kernel", f"{ELIDED}/stock_nbgrader.py:76 in grade_in_kernel"),
         ("/tmp/ipykernel_6568/1595463375.py:14: UserWarning: w", f"{ELIDED}/1595463375.py:14: UserWarning: w"),
         (f"no such file: '{FOLDER}/datasets/train.h5'", "no such file: 'datasets/train.h5'"),
         (f"working in {FOLDER}", "working in ."),

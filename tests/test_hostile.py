@@ -40,10 +40,10 @@ import nbformat
 import pytest
 
 import ordinary_user
-from autograder import sample_class
-from autograder.classgrade import grade_class, read_record
+from autograder.qa import sample_class
+from autograder.grading.classroom import grade_class, read_record
 from autograder.sandbox import UID_BASE, IsolationError, Limits, verify_isolation
-from autograder.solutions import REFERENCE_MODULES, REPO
+from autograder.course.registry import STEMS, REPO
 from hostile_corpus import CASES, SHADOW_TOKEN, fill
 
 HONEST = [s for s in sample_class.CLASS if s.name in ("alice", "carol")]
@@ -239,7 +239,7 @@ def test_every_case_is_graded_honestly(run):
 
 
 def test_honest_students_get_their_grades(run):
-    for stem in REFERENCE_MODULES:
+    for stem in STEMS:
         alice = read_record(run.course, "alice", stem)
         assert alice["points"] == alice["max_points"]
     carol = read_record(run.course, "carol", "01_initialization")
@@ -388,5 +388,5 @@ def test_grading_is_refused_where_isolation_fails_unless_no_sandbox(way, built_c
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert "sandbox: OFF" in allowed.stdout
     records = [json.loads(p.read_text()) for p in (course / "grades").rglob("*.json")]
-    assert len(records) == len(REFERENCE_MODULES)
+    assert len(records) == len(STEMS)
     assert all(r["sandbox"] is False and r["points"] == r["max_points"] for r in records)

@@ -9,10 +9,11 @@ import textwrap
 
 import pytest
 
-from autograder.judge import judge
-from autograder.kernel import InProcessFunction
+from autograder.grading.judge import judge
+from autograder.grading.stock_nbgrader import InProcessFunction
 from autograder.sandbox import Cell, Limits, Session
-from autograder.solutions import REFERENCE_MODULES, inject, reference_body, stub_source
+from autograder.course.contract import inject, reference_body, stub_source
+from autograder.course.registry import STEMS
 
 # Imports the reference bodies rely on, as the notebooks' setup cells provide them.
 SETUP = {
@@ -33,7 +34,7 @@ FUNCTIONS = {
     ],
     "03_gradient_checking": ["forward_propagation", "backward_propagation", "gradient_check", "gradient_check_n"],
 }
-assert set(FUNCTIONS) == set(REFERENCE_MODULES)
+assert set(FUNCTIONS) == set(STEMS)
 
 
 def solved(stem, function):
@@ -178,7 +179,7 @@ def test_the_liar_of_the_hostile_corpus_fools_any_check_that_trusts_its_objects(
 
 def test_a_sandbox_that_cannot_start_is_not_graded_never_the_students_zero(tmp_path, monkeypatch):
     """If a student process cannot be isolated, its code never runs and no function is blamed on the student."""
-    from autograder.checker import grade_notebook
+    from autograder.grading.notebook import grade_notebook
     from autograder.sandbox import SandboxError
     from autograder.sandbox.process import Zygote
     from conftest import notebook_path

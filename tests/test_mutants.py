@@ -15,10 +15,11 @@ import sys
 import pytest
 from conftest import REPO, require_notebook
 
-from autograder import catalogue, mutants
-from autograder.catalogue import CATALOGUE, CHEAT, CORRECT, WRONG, Source, Variant, correct, delegations, wrong
-from autograder.sample_class import Edit
-from autograder.solutions import REFERENCE_MODULES
+from autograder.qa import mutants
+from autograder.qa import catalogue
+from autograder.qa.catalogue import CATALOGUE, CHEAT, CORRECT, WRONG, Source, Variant, correct, delegations, wrong
+from autograder.qa.sample_class import Edit
+from autograder.course.registry import STEMS
 
 # The mistakes and correct forms issue 5 lists, by catalogue id.
 ISSUE_WRONG = {
@@ -53,7 +54,7 @@ def test_the_catalogue_is_well_formed():
     ids = [v.id for v in CATALOGUE]
     assert len(ids) == len(set(ids)), "variant ids must be unique"
     graded = {f for functions in catalogue.NOTEBOOK_FUNCTIONS.values() for f in functions}
-    assert set(catalogue.NOTEBOOK_FUNCTIONS) == set(REFERENCE_MODULES)
+    assert set(catalogue.NOTEBOOK_FUNCTIONS) == set(STEMS)
     assert len(graded) == 11
     for v in CATALOGUE:
         assert v.function in graded, v.id
@@ -79,7 +80,7 @@ def test_the_catalogue_is_large_enough_and_holds_the_issues_list():
 
 @pytest.fixture(scope="module")
 def report():
-    for stem in REFERENCE_MODULES:
+    for stem in STEMS:
         require_notebook(stem)
     return mutants.evaluate(CATALOGUE, workers=2, hidden_alone=True)
 

@@ -53,8 +53,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import solutions
-from autograder.sample_class import Edit, Student, make_notebook
+from autograder.course import contract, registry
+from autograder.qa.sample_class import Edit, Student, make_notebook
 from conftest import REPO, BuiltCourse
 
 NBGRADER = next(
@@ -135,21 +135,21 @@ def write_submission(course: BuiltCourse, student: str, stem: str, nb) -> None:
 
 def without_experiments(nb):
     """``nb`` without its code cells that carry no nbgrader metadata."""
-    nb.cells = [c for c in nb.cells if c.cell_type != "code" or solutions.nbgrader_meta(c)]
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or contract.nbgrader_meta(c)]
     return nb
 
 
 def with_cells_after_setup(nb, sources):
     """``nb`` with new code cells (no nbgrader metadata: the student's own) right after the setup cell."""
-    at = next(i for i, c in enumerate(nb.cells) if solutions.nbgrader_meta(c).get("grade_id") == "setup") + 1
+    at = next(i for i, c in enumerate(nb.cells) if contract.nbgrader_meta(c).get("grade_id") == "setup") + 1
     nb.cells[at:at] = [nbformat.v4.new_code_cell(source) for source in sources]
     return nb
 
 
 def points_of(stem: str) -> dict[str, float]:
     """grade_id of each check cell -> points, from the committed notebook."""
-    nb = nbformat.read(solutions.NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
-    return {f"check_{e.function}": e.points for e in solutions.exercises(nb, stem)}
+    nb = nbformat.read(registry.NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
+    return {f"check_{e.function}": e.points for e in contract.exercises(nb, stem)}
 
 
 @pytest.fixture(scope="module")
@@ -169,24 +169,24 @@ def graded(built_course: BuiltCourse, tmp_path_factory) -> Graded:
     special = course.stems[0]
     for stem in course.stems:
         release = nbformat.read(course.release(stem) / f"{stem}.ipynb", as_version=4)
-        write_submission(course, SOLVED, stem, solutions.solve_notebook(release, stem))
+        write_submission(course, SOLVED, stem, contract.solve_notebook(release, stem))
         write_submission(course, STUB, stem, release)
         if stem != special:
             continue
-        functions = [e.function for e in solutions.exercises(release, stem)]
+        functions = [e.function for e in contract.exercises(release, stem)]
         warned, deleted = functions[0], f"check_{functions[-1]}"
 
-        warns = without_experiments(solutions.solve_notebook(release, stem))
+        warns = without_experiments(contract.solve_notebook(release, stem))
         for cell in warns.cells:
-            if solutions.nbgrader_meta(cell).get("grade_id") == warned:
-                cell.source = solutions.inject(
-                    solutions.stub_source(stem, warned), WARNING_BODY + solutions.reference_body(stem, warned), markers=False
+            if contract.nbgrader_meta(cell).get("grade_id") == warned:
+                cell.source = contract.inject(
+                    contract.stub_source(stem, warned), WARNING_BODY + contract.reference_body(stem, warned), markers=False
                 )
         write_submission(course, WARNS, stem, warns)
 
-        nocheck = without_experiments(solutions.solve_notebook(release, stem))
+        nocheck = without_experiments(contract.solve_notebook(release, stem))
         kept = len(nocheck.cells)
-        nocheck.cells = [c for c in nocheck.cells if solutions.nbgrader_meta(c).get("grade_id") != deleted]
+        nocheck.cells = [c for c in nocheck.cells if contract.nbgrader_meta(c).get("grade_id") != deleted]
         assert len(nocheck.cells) == kept - 1
         write_submission(course, NOCHECK, stem, nocheck)
 
@@ -194,7 +194,7 @@ def graded(built_course: BuiltCourse, tmp_path_factory) -> Graded:
     release = nbformat.read(course.release(FAILING_STEM) / f"{FAILING_STEM}.ipynb", as_version=4)
     fails = without_experiments(make_notebook(release, FAILING_STEM, Student(FAILS, "feedback test", dict(FAILING))))
     write_submission(course, FAILS, FAILING_STEM, with_cells_after_setup(fails, STUDENT_CELLS))
-    breaks = without_experiments(solutions.solve_notebook(release, FAILING_STEM))
+    breaks = without_experiments(contract.solve_notebook(release, FAILING_STEM))
     write_submission(course, BREAKS, FAILING_STEM, with_cells_after_setup(breaks, [BREAKING_CELL]))
 
     # Two workers, split by student: "a-" has the solved notebooks, "b-" the rest.
@@ -222,14 +222,14 @@ def grade_of(graded: Graded, student: str, stem: str, grade_id: str):
 
 def check_cells(nb) -> dict[str, object]:
     return {
-        solutions.nbgrader_meta(c)["grade_id"]: c
+        contract.nbgrader_meta(c)["grade_id"]: c
         for c in nb.cells
-        if c.cell_type == "code" and solutions.nbgrader_meta(c).get("grade") and solutions.nbgrader_meta(c)["grade_id"].startswith("check_")
+        if c.cell_type == "code" and contract.nbgrader_meta(c).get("grade") and contract.nbgrader_meta(c)["grade_id"].startswith("check_")
     }
 
 
 def stems():
-    return list(solutions.REFERENCE_MODULES)
+    return list(registry.STEMS)
 
 
 def test_plain_cli_regenerates_the_same_release(graded):
@@ -380,9 +380,9 @@ def absolute_paths(text: str) -> list[str]:
 
 def source_lines() -> set[str]:
     """Lines (stripped, 16 characters or more) of the checks, hidden tests, grader and reference, minus any line of a student notebook."""
-    files = [*(REPO / "autograder").rglob("*.py"), *(solutions.NOTEBOOK_DIR / "dlwork").glob("*.py"), *(REPO / "source_solutions").glob("*.py")]
+    files = [*(REPO / "autograder").rglob("*.py"), *(registry.NOTEBOOK_DIR / "dlwork").glob("*.py"), *(REPO / "source_solutions").glob("*.py")]
     lines = {line.strip() for path in files for line in path.read_text().splitlines()}
-    for path in solutions.notebook_paths():
+    for path in registry.notebook_paths():
         for cell in nbformat.read(path, as_version=4).cells:
             lines -= {line.strip() for line in cell.source.splitlines()}
     return {line for line in lines if len(line) >= 16 and not line.startswith("#")}
@@ -402,7 +402,7 @@ def test_feedback_shows_no_path_of_the_grading_machine(graded, student):
     graded_nb = autograded_text(graded, student, FAILING_STEM)
     paths = machine_paths(graded.course.root)
     # Without these in the autograded notebook the test would prove nothing.
-    required = ("course", "venv") if student == FAILS else ("repository",)
+    required = ("repository", "venv") if student == FAILS else ("repository",)
     for name in required:
         assert any(path in graded_nb for key, path in paths.items() if key.startswith(name)), f"{student}: no {name} path to hide"
     page = graded.feedback_html(student, FAILING_STEM)
@@ -434,19 +434,19 @@ def test_feedback_keeps_the_students_diagnosis(graded):
     Expected texts are computed here by the same checks, on the same functions,
     as the notebook's visible check and ``grade_in_kernel`` computed them.
     """
-    from autograder import judge
-    from autograder.kernel import InProcessFunction
+    from autograder.grading import judge
+    from autograder.grading.stock_nbgrader import InProcessFunction
 
     stem = FAILING_STEM
     release = nbformat.read(graded.course.release(stem) / f"{stem}.ipynb", as_version=4)
     student_nb = make_notebook(release, stem, Student(FAILS, "feedback test", dict(FAILING)))
-    setup = next(c.source for c in student_nb.cells if solutions.nbgrader_meta(c).get("grade_id") == "setup")
+    setup = next(c.source for c in student_nb.cells if contract.nbgrader_meta(c).get("grade_id") == "setup")
     text = flat(output_text(graded.feedback_html(FAILS, stem)))
     kinds = []
     for function in FAILING:
         namespace: dict = {}
         exec(setup, namespace)
-        exec(next(c.source for c in student_nb.cells if solutions.nbgrader_meta(c).get("grade_id") == function), namespace)
+        exec(next(c.source for c in student_nb.cells if contract.nbgrader_meta(c).get("grade_id") == function), namespace)
         fn, points = namespace[function], points_of(stem)[f"check_{function}"]
         message = judge.run_visible_check(judge.visible_check(function), fn)
         if message is not None:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder import solutions
+from autograder.course import contract
 from conftest import require_notebook
 from dlwork import network
 from dlwork.notebook_import import NotebookImportError, candidate_paths, find_notebook, functions_from_notebook
@@ -74,7 +74,7 @@ def stub_notebook_02() -> nbformat.NotebookNode:
         "import numpy as np\n\n"
         "from dlwork.network import backward_propagation, compute_cost, relu, sigmoid"
     )
-    stubs = [solution_cell(solutions.stub_source(NB02, name), name) for name in NB02_FUNCTIONS]
+    stubs = [solution_cell(contract.stub_source(NB02, name), name) for name in NB02_FUNCTIONS]
     return new_notebook(cells=[setup, *stubs])
 
 
@@ -204,7 +204,7 @@ def assert_all_stubs(functions: dict) -> None:
 
 
 def test_solved_stub_cells_of_notebook_02_give_the_reference_functions(tmp_path):
-    solved = solutions.solve_notebook(stub_notebook_02(), NB02)
+    solved = contract.solve_notebook(stub_notebook_02(), NB02)
     write(solved, tmp_path / f"{NB02}.ipynb")
     assert_same_as_reference(functions_from_notebook(NB02, NB02_FUNCTIONS, folder=tmp_path))
 
@@ -216,7 +216,7 @@ def test_unsolved_stub_cells_of_notebook_02_give_functions_that_raise_not_implem
 
 def test_the_real_notebook_02_solved_gives_the_reference_functions(tmp_path):
     nb = nbformat.read(require_notebook(NB02), as_version=4)
-    write(solutions.solve_notebook(nb, NB02), tmp_path / f"{NB02}.ipynb")
+    write(contract.solve_notebook(nb, NB02), tmp_path / f"{NB02}.ipynb")
     assert_same_as_reference(functions_from_notebook(NB02, NB02_FUNCTIONS, folder=tmp_path))
 
 

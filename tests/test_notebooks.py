@@ -16,7 +16,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.solutions import NOTEBOOK_DIR, REFERENCE_MODULES, REPO, solve_notebook
+from autograder.course.contract import solve_notebook
+from autograder.course.registry import NOTEBOOK_DIR, STEMS, REPO
 
 DUMP = (
     "import json as _json\n"
@@ -32,11 +33,11 @@ def executed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("solved")
     shutil.copytree(NOTEBOOK_DIR / "dlwork", folder / "dlwork", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "datasets", folder / "datasets", ignore=shutil.ignore_patterns("*.py", "*.md"))
-    for stem in REFERENCE_MODULES:
+    for stem in STEMS:
         nb = nbformat.read(NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
         nbformat.write(solve_notebook(nb, stem), folder / f"{stem}.ipynb")
     out = {}
-    for stem in REFERENCE_MODULES:
+    for stem in STEMS:
         nb = nbformat.read(folder / f"{stem}.ipynb", as_version=4)
         nb.cells.append(nbformat.v4.new_code_cell(DUMP))
         started = time.monotonic()

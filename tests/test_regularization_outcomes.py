@@ -34,7 +34,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.solutions import NOTEBOOK_DIR, REPO
+from autograder.course.registry import NOTEBOOK_DIR, REPO
 
 DATA_SEEDS = (0, 1, 2)
 WEIGHT_SEEDS = (0, 1)

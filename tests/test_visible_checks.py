@@ -18,7 +18,7 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 
-from autograder import expected_values
+from autograder.course import expected_values
 from autograder.hidden.common import numerical_gradient
 from autograder.hidden.regularization import MaskReplay
 from autograder.sandbox import wire
@@ -912,10 +912,10 @@ def test_dropout_fixture_units_are_active():
 
 def test_expected_values_file_is_what_the_generator_writes_now():
     """expected_values.json is derived from the reference and the checks' fixtures; regenerate it
-    (python -m autograder.expected_values) when either changes."""
+    (python -m autograder.course.expected_values) when either changes."""
     committed = json.loads(expected_values.PATH.read_text(encoding="utf-8"))
     fresh = expected_values.expected_values()
-    stale = "notebooks/dlwork/expected_values.json is stale: run .venv/bin/python -m autograder.expected_values"
+    stale = "notebooks/dlwork/expected_values.json is stale: run .venv/bin/python -m autograder.course.expected_values"
 
     def compare(a, b, where):
         assert type(a) is type(b), f"{stale} ({where}: {type(a).__name__} in the file, {type(b).__name__} now)"

@@ -1,4 +1,4 @@
-"""Hidden checks, one module per notebook, registered with :func:`autograder.judge.part`.
+"""Hidden checks, one module per notebook, registered with :func:`autograder.grading.judge.part`.
 
 They compare the student's function with the reference computed at grade
 time (``source_solutions``), on several seeds and sizes, with numerical

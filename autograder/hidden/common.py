@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.judge import Mistake
+from autograder.grading.judge import Mistake
 
 
 def describe(value) -> str:

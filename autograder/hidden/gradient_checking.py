@@ -17,7 +17,7 @@ import functools
 import numpy as np
 
 from autograder.hidden.common import expect_number, labels, three_layer_parameters
-from autograder.judge import Mistake, part
+from autograder.grading.judge import Mistake, part
 from autograder.sandbox import fixtures
 from autograder.sandbox.wire import CallableRef
 from dlwork import network

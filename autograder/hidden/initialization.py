@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.hidden.common import expect_array, expect_dict
-from autograder.judge import Mistake, part
+from autograder.grading.judge import Mistake, part
 from source_solutions import initialization as reference
 
 # Several depths, non-square layers, a one-layer network.

@@ -24,7 +24,7 @@ from autograder.hidden.common import (
     relative_error,
     three_layer_parameters,
 )
-from autograder.judge import Mistake, part
+from autograder.grading.judge import Mistake, part
 from dlwork import network
 from source_solutions import regularization as reference
 

@@ -1,7 +1,7 @@
 """Judge one graded function: the visible check, then the hidden checks.
 
 Both graders use this module, so they give the same points for the same code:
-stock nbgrader (``autograder.kernel.grade_in_kernel``, in the student's kernel)
+stock nbgrader (``autograder.grading.stock_nbgrader.grade_in_kernel``, in the student's kernel)
 and our own (``autograder.sandbox``, student code in another process). The
 function under test is always a callable returning plain data.
 

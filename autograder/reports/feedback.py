@@ -14,8 +14,8 @@ import html
 import sys
 from pathlib import Path
 
-from autograder.classgrade import DEFAULT_COURSE, default_db_url, read_record
-from autograder.solutions import REFERENCE_MODULES
+from autograder.grading.classroom import DEFAULT_COURSE, default_db_url, read_record
+from autograder.course.registry import STEMS
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }
@@ -77,7 +77,7 @@ def render_student(course: Path, student: str, assignments: list[str]) -> str:
 
 def write_feedback(course: Path, assignments: list[str] | None = None) -> list[Path]:
     course = Path(course).resolve()
-    assignments = assignments or list(REFERENCE_MODULES)
+    assignments = assignments or list(STEMS)
     out_dir = course / "reports"
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -92,11 +92,11 @@ def export_rows(course: Path, db_url: str | None = None, assignments: list[str] 
     """One row per student and assignment; scores from the gradebook (manual grades count)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from autograder.checker import release_notebook
-    from autograder.solutions import exercises
+    from autograder.grading.notebook import release_notebook
+    from autograder.course.contract import exercises
 
     course = Path(course).resolve()
-    assignments = assignments or list(REFERENCE_MODULES)
+    assignments = assignments or list(STEMS)
     functions = {stem: [e.function for e in exercises(release_notebook(stem), stem)] for stem in assignments}
     all_functions = [f for stem in assignments for f in functions[stem]]
     columns = ["student_id", "assignment", "score", "max_score", "not_graded", "reason", *all_functions]

@@ -18,9 +18,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.judge import Verdict, judge
+from autograder.grading.judge import Verdict, judge
 from autograder.sandbox import Cell, Limits, Session
-from autograder.solutions import REFERENCE_MODULES, NOTEBOOK_DIR, exercises, nbgrader_meta
+from autograder.course.contract import exercises, nbgrader_meta
+from autograder.course.registry import STEMS, NOTEBOOK_DIR
 
 
 @dataclass
@@ -55,11 +56,11 @@ def release_notebook(stem: str):
 
 def identify(path: Path, nb=None) -> str | None:
     """Which of our notebooks ``path`` is: by file name, else by its solution cells."""
-    if path.stem in REFERENCE_MODULES:
+    if path.stem in STEMS:
         return path.stem
     if nb is not None:
         ids = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
-        for stem in REFERENCE_MODULES:
+        for stem in STEMS:
             if (NOTEBOOK_DIR / f"{stem}.ipynb").is_file() and {e.function for e in exercises(release_notebook(stem), stem)} <= ids:
                 return stem
     return None
@@ -117,7 +118,7 @@ def grade_notebook(path: Path, limits: Limits | None = None, stem: str | None = 
         problem = f"the notebook could not be read ({type(exc).__name__}: {str(exc)[:200]})"
     stem = stem or identify(path, student_nb)
     if stem is None:
-        raise ValueError(f"{path} is not one of the workbook's notebooks ({', '.join(REFERENCE_MODULES)})")
+        raise ValueError(f"{path} is not one of the workbook's notebooks ({', '.join(STEMS)})")
     release = release_notebook(stem)
     graded = [e for e in exercises(release, stem) if only is None or e.function in only]
     if problem is not None:

@@ -12,7 +12,7 @@ graded function whose arguments it accepts, one that returns what the helper
 returns. ``python -m autograder mutants`` grades every entry through the class
 grader's own path and prints the error rates.
 
-A variant is an :class:`~autograder.sample_class.Edit` (or :class:`Edits`, several
+A variant is an :class:`~autograder.qa.sample_class.Edit` (or :class:`Edits`, several
 at once) of the reference body, which asserts that the text it replaces is still
 there, so a change to the reference cannot quietly turn a mistake into a right
 answer; or the whole solution cell as a student would write it (:func:`source`).
@@ -24,7 +24,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from autograder.sample_class import Edit
+from autograder.qa.sample_class import Edit
 
 WRONG, CORRECT, CHEAT = "wrong", "correct", "cheat"
 
@@ -59,7 +59,7 @@ class Edits:
     pairs: tuple[tuple[str, str], ...]
 
     def apply(self, stem: str, function: str) -> tuple[str, str]:
-        from autograder.solutions import reference_body
+        from autograder.course.contract import reference_body
 
         body = reference_body(stem, function)
         for old, new in self.pairs:
@@ -706,7 +706,7 @@ def delegations() -> list[Variant]:
     import importlib
     import inspect
 
-    from autograder.solutions import reference_module
+    from autograder.course.registry import reference_module
 
     variants = []
     for student_name, module_name in helper_modules().items():

@@ -1,8 +1,8 @@
 """``python -m autograder mutants``: run the catalogue of wrong and correct variants through the checks.
 
-Each variant of :mod:`autograder.catalogue` becomes a notebook: the repository's
+Each variant of :mod:`autograder.qa.catalogue` becomes a notebook: the repository's
 notebook with the variant in its function's solution cell and the reference in
-every other one. Each notebook is graded by :func:`autograder.checker.grade_notebook`,
+every other one. Each notebook is graded by :func:`autograder.grading.notebook.grade_notebook`,
 the class grader's own path (sandboxed student process, visible check, hidden
 checks), several at a time. The matrix shows, per variant, the points, whether
 the notebook's visible check already caught it (what the student hears before
@@ -119,8 +119,8 @@ class Report:
 
 def cell_for(variant, stub: str) -> str:
     """The solution cell of ``variant``'s function."""
-    from autograder.catalogue import Source
-    from autograder.sample_class import cell_source
+    from autograder.qa.catalogue import Source
+    from autograder.qa.sample_class import cell_source
 
     if isinstance(variant.code, Source):
         return variant.code.text
@@ -131,8 +131,8 @@ def make_notebook(variant, release_nb):
     """The release notebook with ``variant`` in its function's cell and the reference in the others."""
     import copy
 
-    from autograder.sample_class import REF, cell_source
-    from autograder.solutions import nbgrader_meta
+    from autograder.qa.sample_class import REF, cell_source
+    from autograder.course.contract import nbgrader_meta
 
     nb = copy.deepcopy(release_nb)
     found = False
@@ -151,7 +151,7 @@ def make_notebook(variant, release_nb):
 
 def _grade(task: tuple) -> tuple:
     """Pool worker: grade one notebook (the class grader's per-notebook entry point)."""
-    from autograder.checker import grade_notebook
+    from autograder.grading.notebook import grade_notebook
 
     index, path, stem, function, hidden_alone, alone_function = task
     try:
@@ -169,10 +169,10 @@ def _judge_hidden_alone(path: Path, stem: str, function: str):
 
     import nbformat
 
-    from autograder.checker import release_notebook, select_cells
-    from autograder.judge import judge
+    from autograder.grading.notebook import release_notebook, select_cells
+    from autograder.grading.judge import judge
     from autograder.sandbox import Limits, Session
-    from autograder.solutions import exercises
+    from autograder.course.contract import exercises
 
     release = release_notebook(stem)
     points = next(e.points for e in exercises(release, stem) if e.function == function)
@@ -219,8 +219,8 @@ def evaluate(variants, workers: int = 2, folder: Path | None = None, hidden_alon
 
     import nbformat
 
-    from autograder.checker import release_notebook
-    from autograder.classgrade import _worker_init
+    from autograder.grading.notebook import release_notebook
+    from autograder.grading.classroom import _worker_init
 
     started = time.monotonic()
     variants = list(variants)
@@ -355,7 +355,7 @@ def add_arguments(parser) -> None:
 
 
 def selected(only: list[str] | None):
-    from autograder.catalogue import CATALOGUE, delegations
+    from autograder.qa.catalogue import CATALOGUE, delegations
 
     everything = [*CATALOGUE, *delegations()]
     if not only:

@@ -1,7 +1,7 @@
 """``python -m autograder grade``: grade a whole class, in parallel, resumably.
 
 Every ``course/submitted/<student>/<assignment>/`` is judged by the sandboxed
-grader (:func:`autograder.checker.grade_notebook`: student code in its own
+grader (:func:`autograder.grading.notebook.grade_notebook`: student code in its own
 limited process, the checks in ours), several submissions at a time, and the
 results go into nbgrader's gradebook so that ``nbgrader generate_feedback`` and
 ``nbgrader export`` work afterwards.
@@ -26,10 +26,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from autograder.checker import NotebookResult, grade_notebook
-from autograder.judge import Verdict
+from autograder.grading.notebook import NotebookResult, grade_notebook
+from autograder.grading.judge import Verdict
 from autograder.sandbox import Limits, verify_isolation
-from autograder.solutions import REFERENCE_MODULES, REPO
+from autograder.course.registry import STEMS, REPO
 
 DEFAULT_COURSE = REPO / "course"
 RECORD_VERSION = 1
@@ -205,8 +205,8 @@ def write_autograded_notebook(course: Path, student: str, record: dict, unsafe: 
     """
     import nbformat
 
-    from autograder.checker import release_notebook
-    from autograder.solutions import nbgrader_meta
+    from autograder.grading.notebook import release_notebook
+    from autograder.course.contract import nbgrader_meta
 
     stem = record["assignment"]
     release = release_notebook(stem)
@@ -271,8 +271,8 @@ def _grade_task(task: tuple) -> tuple:
 
 
 def _not_graded(stem: str, path: str, reason: str) -> NotebookResult:
-    from autograder.checker import release_notebook
-    from autograder.solutions import exercises
+    from autograder.grading.notebook import release_notebook
+    from autograder.course.contract import exercises
 
     verdicts = [Verdict(stem, e.function, 0.0, e.points, diagnosis=f"Not graded: {reason}.", graded=False) for e in exercises(release_notebook(stem), stem)]
     return NotebookResult(stem, str(path), verdicts, [reason])
@@ -314,7 +314,7 @@ def grade_class(
     course = Path(course).resolve()
     limits = limits or Limits()
     db_url = db_url or default_db_url(course)
-    assignments = assignments or list(REFERENCE_MODULES)
+    assignments = assignments or list(STEMS)
     digest = grader_digest()
     started = time.monotonic()
 
@@ -408,7 +408,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workers", type=int, default=None, help="parallel graders (default: all cores)")
     parser.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
     parser.add_argument("--db-url", default=None, help="gradebook URL, as nbgrader's CourseDirectory.db_url (default: sqlite in the course)")
-    parser.add_argument("--assignment", action="append", choices=list(REFERENCE_MODULES), help="only this assignment (repeatable)")
+    parser.add_argument("--assignment", action="append", choices=list(STEMS), help="only this assignment (repeatable)")
     parser.add_argument("--timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook (default %(default)s)")
     parser.add_argument("--call-timeout", type=float, default=Limits.call_timeout, help="seconds per call or cell (default %(default)s)")
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory per notebook (default %(default)s)")
@@ -422,7 +422,7 @@ def run(args) -> int:
     from autograder.sandbox import IsolationError
 
     limits = Limits(call_timeout=args.call_timeout, notebook_timeout=args.timeout, memory_mb=args.memory_mb, sandbox=not args.no_sandbox)
-    assignments = args.assignment or list(REFERENCE_MODULES)
+    assignments = args.assignment or list(STEMS)
     try:
         summary = grade_class(args.course, args.workers, args.force, limits, args.db_url, assignments)
     except IsolationError as exc:

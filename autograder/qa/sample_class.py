@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.solutions import inject, nbgrader_meta, reference_body
+from autograder.course.contract import inject, nbgrader_meta, reference_body
 
 REF = "reference"
 STUB = "stub"
@@ -179,14 +179,14 @@ def write_class(course: Path, students: list[Student] | None = None, release_dir
     """Write ``submitted/<student>/<stem>/<stem>.ipynb`` for each student; returns their names."""
     import nbformat
 
-    from autograder.solutions import REFERENCE_MODULES
+    from autograder.course.registry import STEMS
 
     course = Path(course)
     release_dir = release_dir or course / "release"
     names = []
     for student in students or CLASS:
         names.append(student.name)
-        for stem in REFERENCE_MODULES:
+        for stem in STEMS:
             folder = course / "submitted" / student.name / stem
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "timestamp.txt").write_text(timestamp)

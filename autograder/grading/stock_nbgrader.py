@@ -3,7 +3,7 @@
 Each graded check cell of the nbgrader source ends with
 ``grade_in_kernel("<function>", globals())``; the number it returns is the
 points earned, which nbgrader takes as partial credit. The judging is the same
-as in our own grader (:mod:`autograder.judge`); only the way the student's
+as in our own grader (:mod:`autograder.grading.judge`); only the way the student's
 function is called differs: here it runs in this process, and its results are
 passed through the same plain-data wire format, so a lying ``__eq__`` or an
 ndarray subclass counts for nothing here either. (Student code shares this
@@ -58,9 +58,10 @@ def max_points(function: str) -> float:
     """Points of a graded function, from the committed notebook's check cell."""
     import nbformat
 
-    from autograder.solutions import NOTEBOOK_DIR, REFERENCE_MODULES, exercises, reference_module
+    from autograder.course.contract import exercises
+    from autograder.course.registry import NOTEBOOK_DIR, STEMS, reference_module
 
-    for stem in REFERENCE_MODULES:
+    for stem in STEMS:
         module = reference_module(stem)
         if getattr(getattr(module, function, None), "__module__", None) == module.__name__:  # defined there, not imported
             for exercise in exercises(nbformat.read(NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4), stem):
@@ -71,7 +72,7 @@ def max_points(function: str) -> float:
 
 def grade_in_kernel(function: str, namespace: dict) -> float:
     """Judge ``namespace[function]`` and return the points earned (printed diagnosis on failure)."""
-    from autograder.judge import Verdict, judge
+    from autograder.grading.judge import Verdict, judge
 
     points = max_points(function)
     fn = namespace.get(function)

@@ -4,12 +4,12 @@ The course folder (default ``course/``, never committed) is a standard nbgrader
 course::
 
     course/
-      nbgrader_config.py            from autograder/nbgrader_config.py.tmpl
-      feedback_sanitizer.py         from autograder/feedback_sanitizer.py; the config
+      nbgrader_config.py            from autograder/course/nbgrader_config.py.tmpl
+      feedback_sanitizer.py         from autograder/course/feedback_sanitizer.py; the config
                                     loads it for generate_feedback
       jupyter/kernels/dlwork-grading/
         kernel.json                 the grading kernel (env, startup file)
-        grading_startup.py          from autograder/grading_kernel_startup.py
+        grading_startup.py          from autograder/course/grading_kernel_startup.py
       source/<stem>/
         <stem>.ipynb                reference bodies between solution markers,
                                     hidden block appended to each check cell
@@ -42,11 +42,11 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import solutions
+from autograder.course import contract, registry
 
-REPO = solutions.REPO
+REPO = registry.REPO
 DEFAULT_COURSE = REPO / "course"
-SUPPORT_PACKAGE = solutions.NOTEBOOK_DIR / "dlwork"
+SUPPORT_PACKAGE = registry.NOTEBOOK_DIR / "dlwork"
 DATASET_DIR = REPO / "datasets"
 CONFIG_TEMPLATE = Path(__file__).with_name("nbgrader_config.py.tmpl")
 KERNEL_STARTUP = Path(__file__).with_name("grading_kernel_startup.py")
@@ -59,7 +59,7 @@ CELL_TIMEOUT = 60  # seconds per cell under autograde; see nbgrader_config.py.tm
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 # Lines that must never appear in anything a student receives.
-SECRET_MARKERS = (solutions.BEGIN, solutions.END, HIDDEN_BEGIN, HIDDEN_END, "grade_in_kernel", "source_solutions")
+SECRET_MARKERS = (contract.BEGIN, contract.END, HIDDEN_BEGIN, HIDDEN_END, "grade_in_kernel", "source_solutions")
 SECRET_NAMES = ("autograder", "source_solutions")
 COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
@@ -73,7 +73,7 @@ def hidden_block(function: str) -> str:
     return "\n".join(
         [
             HIDDEN_BEGIN,
-            "from autograder.kernel import grade_in_kernel",
+            "from autograder.grading.stock_nbgrader import grade_in_kernel",
             f'grade_in_kernel("{function}", globals())',
             HIDDEN_END,
         ]
@@ -81,16 +81,16 @@ def hidden_block(function: str) -> str:
 
 
 def is_check_cell(cell) -> bool:
-    meta = solutions.nbgrader_meta(cell)
+    meta = contract.nbgrader_meta(cell)
     return cell.cell_type == "code" and bool(meta.get("grade")) and str(meta.get("grade_id", "")).startswith("check_")
 
 
 def source_notebook(nb, stem: str):
     """The nbgrader source version of a student notebook: solutions and hidden checks filled in."""
-    source = solutions.solve_notebook(nb, stem, markers=True)
+    source = contract.solve_notebook(nb, stem, markers=True)
     for cell in source.cells:
         if is_check_cell(cell):
-            function = solutions.nbgrader_meta(cell)["grade_id"][len("check_"):]
+            function = contract.nbgrader_meta(cell)["grade_id"][len("check_"):]
             cell.source = cell.source.rstrip("\n") + "\n" + hidden_block(function)
     return source
 
@@ -108,7 +108,7 @@ def write_config(course: Path) -> None:
         course_id=COURSE_ID,
         kernel_name=KERNEL_NAME,
         cell_timeout=CELL_TIMEOUT,
-        code_stub=repr("\n".join(solutions.STUB_LINES)),
+        code_stub=repr("\n".join(contract.STUB_LINES)),
         sanitizer_module=FEEDBACK_SANITIZER.stem,
     )
     shutil.copyfile(FEEDBACK_SANITIZER, course / FEEDBACK_SANITIZER.name)
@@ -135,8 +135,9 @@ def write_kernelspec(course: Path, python: str) -> Path:
         "display_name": "dlwork grading (autograde only)",
         "language": "python",
         "env": {
-            # The hidden block imports autograder.kernel, which uses source_solutions.
-            "PYTHONPATH": str(REPO),
+            # The hidden block imports autograder.grading.stock_nbgrader, which uses source_solutions
+            # (and it, the support package, as the notebooks do).
+            "PYTHONPATH": os.pathsep.join([str(REPO), str(registry.NOTEBOOK_DIR)]),
             "MPLBACKEND": "Agg",
             "OMP_NUM_THREADS": "1",
             "OPENBLAS_NUM_THREADS": "1",
@@ -152,7 +153,7 @@ def write_source(course: Path, stem: str) -> Path:
     """``source/<stem>/``: the source notebook, the support package and the datasets it uses."""
     import nbformat
 
-    path = solutions.NOTEBOOK_DIR / f"{stem}.ipynb"
+    path = registry.NOTEBOOK_DIR / f"{stem}.ipynb"
     nb = nbformat.read(path, as_version=4)
     target = course / "source" / stem
     if target.exists():
@@ -214,20 +215,17 @@ def build_course(course: Path, stems: list[str] | None = None, generate: bool = 
 
     Args:
         course: The course folder; created if missing.
-        stems: Notebooks to build (default: all of ``solutions.notebook_paths()``).
+        stems: Notebooks to build (default: all of ``registry.notebook_paths()``).
         generate: Also run ``nbgrader generate_assignment`` (False: source only).
     """
-    if str(solutions.NOTEBOOK_DIR) not in sys.path:
-        # source_solutions imports the support package, as the notebooks do.
-        sys.path.insert(0, str(solutions.NOTEBOOK_DIR))
-    all_stems = [p.stem for p in solutions.notebook_paths()]
+    all_stems = [p.stem for p in registry.notebook_paths()]
     stems = list(all_stems if stems is None else stems)
     unknown = [s for s in stems if s not in all_stems]
     if unknown:
         raise BuildError(f"unknown notebook(s) {unknown}; the course has {all_stems}")
-    missing = [s for s in stems if not (solutions.NOTEBOOK_DIR / f"{s}.ipynb").is_file()]
+    missing = [s for s in stems if not (registry.NOTEBOOK_DIR / f"{s}.ipynb").is_file()]
     if missing:
-        raise BuildError(f"notebook(s) not found in {solutions.NOTEBOOK_DIR}: {missing}")
+        raise BuildError(f"notebook(s) not found in {registry.NOTEBOOK_DIR}: {missing}")
     try:
         import ipykernel  # noqa: F401  (the grading kernel runs this Python)
     except ImportError as exc:

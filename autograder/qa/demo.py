@@ -1,7 +1,7 @@
 """``python -m autograder demo``: the whole instructor workflow on a sample class.
 
 Builds the course into ``demo/course`` (from scratch), writes the submissions of
-the sample class (:mod:`autograder.sample_class`: full marks, typical mistakes,
+the sample class (:mod:`autograder.qa.sample_class`: full marks, typical mistakes,
 a crash, an infinite loop, warnings, tricks), grades them in parallel, writes
 the HTML feedback and the CSV, and prints the grade table.
 """
@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.solutions import REFERENCE_MODULES, REPO
+from autograder.course.registry import STEMS, REPO
 
 DEFAULT_DIR = REPO / "demo"
 
@@ -25,10 +25,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from autograder import sample_class
-    from autograder.build import build_course
-    from autograder.classgrade import format_summary, grade_class
-    from autograder.reports import write_csv, write_feedback
+    from autograder.qa import sample_class
+    from autograder.course.builder import build_course
+    from autograder.grading.classroom import format_summary, grade_class
+    from autograder.reports.feedback import write_csv, write_feedback
     from autograder.sandbox import IsolationError, Limits
 
     course = Path(args.dir).resolve() / "course"
@@ -49,7 +49,7 @@ def run(args) -> int:
     reports = write_feedback(course)
     csv_path = write_csv(course, course / "grades.csv")
     print()
-    print(format_summary(summary, list(REFERENCE_MODULES)))
+    print(format_summary(summary, list(STEMS)))
     print()
     print(f"feedback: {len(reports)} HTML reports in {course / 'reports'}")
     print(f"grades:   {csv_path}")

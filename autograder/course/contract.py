@@ -1,4 +1,4 @@
-"""Where the reference answers live, and how they go into a notebook's stub cells.
+"""The notebook cell contract: graded functions and their points, stubs, and how reference answers go in.
 
 The notebooks in ``notebooks/`` hold stubs; ``source_solutions/`` holds the
 reference functions with the same signatures and docstrings. Everything that
@@ -10,37 +10,16 @@ from __future__ import annotations
 
 import ast
 import copy
-import importlib
 import inspect
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 
-REPO = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = REPO / "notebooks"
-
-# Notebook stem -> reference module. One module per topic.
-REFERENCE_MODULES = {
-    "01_initialization": "source_solutions.initialization",
-    "02_regularization": "source_solutions.regularization",
-    "03_gradient_checking": "source_solutions.gradient_checking",
-}
+from autograder.course.registry import reference_module
 
 # The body nbgrader's generate_assignment writes in place of a solution
 # (its default ClearSolutions.code_stub for Python).
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-
-
-def notebook_paths() -> list[Path]:
-    """The student notebooks, in course order."""
-    return [NOTEBOOK_DIR / f"{stem}.ipynb" for stem in REFERENCE_MODULES]
-
-
-def reference_module(stem: str) -> ModuleType:
-    """The reference module of one notebook (``"01_initialization"`` -> module)."""
-    return importlib.import_module(REFERENCE_MODULES[stem])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The course: its registry, the notebook cell contract, the builder and the files it writes into a course."""

@@ -1,0 +1,1 @@
+"""What instructors and students read after grading: HTML feedback and the CSV export."""

@@ -7,34 +7,24 @@ marks for the reference bodies, zero for the stubs.
 
 import textwrap
 
+import nbformat
+
 import pytest
 
 from autograder.grading.judge import judge
 from autograder.grading.stock_nbgrader import InProcessFunction
 from autograder.sandbox import Cell, Limits, Session
-from autograder.course.contract import inject, reference_body, stub_source
-from autograder.course.registry import STEMS
+from autograder.course.contract import nbgrader_meta, inject, reference_body, stub_source
+from autograder.course.registry import NOTEBOOKS, STEMS, notebook
 
-# Imports the reference bodies rely on, as the notebooks' setup cells provide them.
-SETUP = {
-    "01_initialization": "import numpy as np",
-    "02_regularization": "import numpy as np\nfrom dlwork.network import relu, sigmoid, compute_cost, backward_propagation",
-    "03_gradient_checking": (
-        "import numpy as np\nfrom dlwork.network import forward_propagation_n\n"
-        "from dlwork.vectorize import dictionary_to_vector, vector_to_dictionary, gradients_to_vector"
-    ),
-}
-FUNCTIONS = {
-    "01_initialization": ["initialize_parameters_zeros", "initialize_parameters_random", "initialize_parameters_he"],
-    "02_regularization": [
-        "compute_cost_with_regularization",
-        "backward_propagation_with_regularization",
-        "forward_propagation_with_dropout",
-        "backward_propagation_with_dropout",
-    ],
-    "03_gradient_checking": ["forward_propagation", "backward_propagation", "gradient_check", "gradient_check_n"],
-}
-assert set(FUNCTIONS) == set(STEMS)
+def setup_cell(stem: str) -> str:
+    """The notebook's setup cell: the imports the reference bodies rely on."""
+    nb = nbformat.read(notebook(stem).path, as_version=4)
+    return next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == "setup")
+
+
+SETUP = {stem: setup_cell(stem) for stem in STEMS}
+FUNCTIONS = {entry.stem: list(entry.functions) for entry in NOTEBOOKS}
 
 
 def solved(stem, function):

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import string
 import subprocess
@@ -95,12 +94,6 @@ def source_notebook(nb, stem: str):
     return source
 
 
-def datasets_used(nb, available: list[str]) -> list[str]:
-    """Dataset names that appear as a string literal in some code cell of ``nb``."""
-    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
-    return [name for name in available if re.search(r"""(['"])""" + re.escape(name) + r"\1", code)]
-
-
 def write_config(course: Path) -> None:
     """``nbgrader_config.py`` and the feedback preprocessor it loads from beside it."""
     template = string.Template(CONFIG_TEMPLATE.read_text())
@@ -150,7 +143,7 @@ def write_kernelspec(course: Path, python: str) -> Path:
 
 
 def write_source(course: Path, stem: str) -> Path:
-    """``source/<stem>/``: the source notebook, the support package and the datasets it uses."""
+    """``source/<stem>/``: the source notebook, the support package and the datasets the registry says it uses."""
     import nbformat
 
     path = registry.NOTEBOOK_DIR / f"{stem}.ipynb"
@@ -161,8 +154,7 @@ def write_source(course: Path, stem: str) -> Path:
     target.mkdir(parents=True)
     nbformat.write(source_notebook(nb, stem), target / f"{stem}.ipynb")
     shutil.copytree(SUPPORT_PACKAGE, target / SUPPORT_PACKAGE.name, ignore=COPY_IGNORE)
-    available = sorted(p.stem for p in DATASET_DIR.glob("*.h5"))
-    used = datasets_used(nb, available)
+    used = registry.notebook(stem).datasets
     if used:
         (target / "datasets").mkdir()
         for name in used:

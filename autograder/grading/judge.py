@@ -77,7 +77,6 @@ class Verdict:
 
 
 PARTS: dict[str, list[Part]] = {}
-HIDDEN_MODULES = ("autograder.hidden.initialization", "autograder.hidden.regularization", "autograder.hidden.gradient_checking")
 
 
 def part(function: str, name: str, weight: float = 1.0):
@@ -91,8 +90,10 @@ def part(function: str, name: str, weight: float = 1.0):
 
 
 def parts_for(function: str) -> list[Part]:
-    for module in HIDDEN_MODULES:
-        importlib.import_module(module)
+    """The hidden checks of ``function``, from its notebook's module in the registry."""
+    from autograder.course.registry import notebook_of
+
+    importlib.import_module(notebook_of(function).hidden_checks)
     if function not in PARTS:
         raise KeyError(f"no hidden checks for {function}")
     return PARTS[function]

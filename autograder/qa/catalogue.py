@@ -24,22 +24,10 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from autograder.course.registry import NOTEBOOKS, notebook_of
 from autograder.qa.sample_class import Edit
 
 WRONG, CORRECT, CHEAT = "wrong", "correct", "cheat"
-
-NOTEBOOK_FUNCTIONS = {  # stem -> its graded functions, in notebook order
-    "01_initialization": ("initialize_parameters_zeros", "initialize_parameters_random", "initialize_parameters_he"),
-    "02_regularization": (
-        "compute_cost_with_regularization",
-        "backward_propagation_with_regularization",
-        "forward_propagation_with_dropout",
-        "backward_propagation_with_dropout",
-    ),
-    "03_gradient_checking": ("forward_propagation", "backward_propagation", "gradient_check", "gradient_check_n"),
-}
-STEM_OF = {function: stem for stem, functions in NOTEBOOK_FUNCTIONS.items() for function in functions}
-
 
 @dataclass(frozen=True)
 class Source:
@@ -84,7 +72,7 @@ class Variant:
 
     @property
     def stem(self) -> str:
-        return STEM_OF[self.function]
+        return notebook_of(self.function).stem
 
 
 def wrong(id: str, function: str, code, *keywords: str, what: str = "") -> Variant:
@@ -715,8 +703,9 @@ def delegations() -> list[Variant]:
             if not inspect.isfunction(helper) or helper.__module__ != module.__name__:
                 continue
             signature = inspect.signature(helper)
-            for stem, functions in NOTEBOOK_FUNCTIONS.items():
-                for function in functions:
+            for entry in NOTEBOOKS:
+                stem = entry.stem
+                for function in entry.functions:
                     parameters = list(inspect.signature(getattr(reference_module(stem), function)).parameters.values())
                     required = [p.name for p in parameters if p.default is inspect.Parameter.empty]
                     header = ", ".join(p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}" for p in parameters)

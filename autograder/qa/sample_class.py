@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.course.contract import inject, nbgrader_meta, reference_body
+from autograder.course.registry import NOTEBOOKS
 
 REF = "reference"
 STUB = "stub"
@@ -52,16 +53,7 @@ class Student:
     damage: dict[str, str] = field(default_factory=dict)  # stem -> "corrupt" | "missing" | "delete-check:<fn>" | "edit-check:<fn>"
 
 
-LATER_FUNCTIONS = (  # the graded functions of notebooks 02 and 03
-    "compute_cost_with_regularization",
-    "backward_propagation_with_regularization",
-    "forward_propagation_with_dropout",
-    "backward_propagation_with_dropout",
-    "forward_propagation",
-    "backward_propagation",
-    "gradient_check",
-    "gradient_check_n",
-)
+LATER_FUNCTIONS = tuple(f for entry in NOTEBOOKS[1:] for f in entry.functions)  # every notebook after the first
 WARN = Edit("parameters = {}", "import warnings\n    warnings.warn('this is only a warning')\n    np.log(np.zeros(1))\n    print('debug output from the student')\n    parameters = {}")
 
 CLASS = [

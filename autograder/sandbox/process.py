@@ -162,8 +162,16 @@ def student_env(home: str) -> dict[str, str]:
     }
 
 
-# Imported once by the zygote, so that each student process starts warm.
-PRELOAD = ["numpy", "matplotlib", "matplotlib.pyplot", "h5py", "dlwork", "dlwork.network", "dlwork.vectorize", "dlwork.data", "dlwork.plots", "dlwork.checks", "grader_fixtures"]
+def preload_modules() -> list[str]:
+    """What the zygote imports once, so that each student process starts warm.
+
+    NumPy, Matplotlib, h5py, every module of the support package, and the
+    grader's stand-ins (under their student-side name).
+    """
+    import pkgutil
+
+    support = [info.name for info in pkgutil.walk_packages([str(SUPPORT_DIR / "dlwork")], "dlwork.")]
+    return ["numpy", "matplotlib", "matplotlib.pyplot", "h5py", "dlwork", *support, "grader_fixtures"]
 
 
 def _child_limits(limits: Limits) -> dict:
@@ -183,7 +191,7 @@ class Zygote:
     milliseconds. With the sandbox on, every fork is isolated on its own.
     """
 
-    def __init__(self, sandbox: bool, preload: list[str] = PRELOAD):
+    def __init__(self, sandbox: bool, preload: list[str] | None = None):
         import socket
 
         self.owner, self.sandbox = os.getpid(), sandbox
@@ -201,6 +209,7 @@ class Zygote:
         )
         theirs.close()
         self.sock = ours
+        preload = preload_modules() if preload is None else preload
         setup = {"sys_path": [str(SUPPORT_DIR)], "preload": preload, "sandbox": sandbox, "allow": allow_list()}
         self.sock.sendall(json.dumps(setup).encode())
         self.sock.settimeout(120)

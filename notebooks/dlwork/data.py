@@ -12,9 +12,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-DATASETS = ("circles", "moons_noisy")
-
-
 def dataset_dir() -> Path:
     """The folder holding the ``.h5`` files.
 
@@ -30,18 +27,23 @@ def dataset_dir() -> Path:
     raise FileNotFoundError(f"no datasets/ folder next to {here.parent} or {here.parent.parent}")
 
 
+def datasets() -> tuple[str, ...]:
+    """The names of the datasets at hand (the ``.h5`` files in :func:`dataset_dir`)."""
+    return tuple(sorted(path.stem for path in dataset_dir().glob("*.h5")))
+
+
 def load_dataset(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Load one dataset.
 
     Args:
-        name: One of :data:`DATASETS`.
+        name: One of :func:`datasets`.
 
     Returns:
         ``(X_train, Y_train, X_test, Y_test)``: ``X`` of shape ``(2, m)`` (float64),
         ``Y`` of shape ``(1, m)`` with 0.0/1.0 labels (float64).
     """
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+    if name not in datasets():
+        raise ValueError(f"unknown dataset {name!r}; choose one of {datasets()}")
     with h5py.File(dataset_dir() / f"{name}.h5", "r") as f:
         arrays = [np.asarray(f[key][...]) for key in ("X_train", "Y_train", "X_test", "Y_test")]
     X_train, Y_train, X_test, Y_test = arrays

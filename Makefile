@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lab course clean
+.PHONY: demo test test-fast lab course clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 ## make test: the whole test suite
 test: $(STAMP)
 	$(PY) -m pytest
+
+## make test-fast: every test not marked slow, for the edit-test loop (make test before committing)
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
 
 ## make lab: open the notebooks in JupyterLab
 lab: $(STAMP)

@@ -7,13 +7,14 @@ import importlib
 
 # name -> ("module" or "module:object", one-line help). The module (or object) has
 # add_arguments(parser) and run(args) -> int. Heavy imports stay inside run().
+# Options that several commands share are defined once, in autograder/options.py.
 COMMANDS = {
     "build": ("autograder.course.builder", "build the nbgrader course (source, release) from this repository"),
     "check": ("autograder.grading.notebook", "grade one notebook on the spot and print a table"),
     "grade": ("autograder.grading.classroom", "grade every submission of the class into the gradebook (parallel, resumable)"),
-    "feedback": ("autograder.reports.feedback:FeedbackCommand", "write one HTML feedback report per student"),
+    "feedback": ("autograder.reports.feedback", "write one HTML feedback report per student"),
     "demo": ("autograder.qa.demo", "build the course, grade a sample class, print the grade table"),
-    "export": ("autograder.reports.feedback:ExportCommand", "write the grades as CSV (per-function points, not-graded flag)"),
+    "export": ("autograder.reports.export", "write the grades as CSV (per-function points, not-graded flag)"),
     "mutants": ("autograder.qa.mutants", "run the catalogue of wrong and correct variants through the checks; print both error rates"),
 }
 

@@ -56,6 +56,17 @@ class BuiltCourse:
         return target
 
 
+def copy_repository(target: Path) -> Path:
+    """A copy of the repository's files at ``target``: no venv, git data, caches, or built course and demo at its root."""
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        at_root = Path(folder).resolve() == REPO
+        return {n for n in names if n in ("__pycache__", ".pytest_cache") or (at_root and n in (".venv", ".git", "course", "demo"))}
+
+    shutil.copytree(REPO, target, ignore=ignore)
+    return target
+
+
 @pytest.fixture(scope="session")
 def built_course(tmp_path_factory) -> BuiltCourse:
     """One course (source, release via nbgrader generate_assignment, gradebook) for the whole session.

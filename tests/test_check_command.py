@@ -16,6 +16,7 @@ def check(path, *flags):
     return subprocess.run([sys.executable, "-m", "autograder", "check", str(path), *flags], cwd=REPO, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stem", list(STEMS))
 def test_solved_notebook_earns_every_point(stem, tmp_path):
     require_notebook(stem)

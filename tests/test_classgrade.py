@@ -7,6 +7,8 @@ with SIGKILL mid-run and then resumed.
 """
 
 import csv
+import html.parser
+import json
 import os
 import signal
 import subprocess
@@ -17,8 +19,12 @@ from pathlib import Path
 import pytest
 
 from autograder.qa import sample_class
-from autograder.grading.classroom import grade_class, read_record
-from autograder.reports.feedback import write_csv, write_feedback
+from autograder.grading.classroom import grade_class
+from autograder.grading.records import read_record, record_path, result_to_record
+from autograder.grading.judge import Verdict
+from autograder.grading.notebook import NotebookResult
+from autograder.reports.export import write_csv
+from autograder.reports.feedback import write_feedback
 from autograder.course.registry import STEMS, REPO
 
 
@@ -47,6 +53,7 @@ def diagnosis(course, student, stem, function):
     return next(f["diagnosis"] for f in record["functions"] if f["function"] == function)
 
 
+@pytest.mark.slow
 def test_every_student_has_a_record_for_every_assignment(graded):
     course, summary = graded
     assert summary["students"] == len(sample_class.CLASS)
@@ -55,6 +62,7 @@ def test_every_student_has_a_record_for_every_assignment(graded):
             assert read_record(course, student.name, stem) is not None, (student.name, stem)
 
 
+@pytest.mark.slow
 def test_full_marks_and_zero(graded):
     course, _ = graded
     for stem in STEMS:
@@ -65,6 +73,7 @@ def test_full_marks_and_zero(graded):
         assert points(course, "oscar", stem) == full(course, stem), "edited check cells are restored"
 
 
+@pytest.mark.slow
 def test_typical_mistakes_lose_points_and_are_named(graded):
     course, _ = graded
     assert points(course, "carol", "01_initialization", "initialize_parameters_he") < 3
@@ -76,6 +85,7 @@ def test_typical_mistakes_lose_points_and_are_named(graded):
     assert points(course, "peggy", "03_gradient_checking", "gradient_check") < 2
 
 
+@pytest.mark.slow
 def test_a_hang_or_crash_costs_only_what_it_broke(graded):
     course, _ = graded
     assert points(course, "frank", "02_regularization", "forward_propagation_with_dropout") == 0
@@ -87,11 +97,13 @@ def test_a_hang_or_crash_costs_only_what_it_broke(graded):
     assert points(course, "grace", "03_gradient_checking", "gradient_check_n") == 4
 
 
+@pytest.mark.slow
 def test_tricks_earn_nothing(graded):
     course, _ = graded
     assert points(course, "mallory", "01_initialization", "initialize_parameters_he") == 0
 
 
+@pytest.mark.slow
 def test_unreadable_and_missing_notebooks_are_flagged(graded):
     course, summary = graded
     for stem in ("02_regularization", "03_gradient_checking"):
@@ -101,6 +113,7 @@ def test_unreadable_and_missing_notebooks_are_flagged(graded):
     assert read_record(course, "niaj", "01_initialization")["graded"]
 
 
+@pytest.mark.slow
 def test_gradebook_holds_the_same_scores(graded):
     from nbgrader.api import Gradebook
 
@@ -111,6 +124,7 @@ def test_gradebook_holds_the_same_scores(graded):
                 assert gb.find_submission(stem, student.name).score == pytest.approx(points(course, student.name, stem))
 
 
+@pytest.mark.slow
 def test_csv_has_per_function_points_and_flags(graded):
     course, _ = graded
     out = write_csv(course, course / "grades.csv")
@@ -134,6 +148,7 @@ def _hidden_source_lines() -> set[str]:
     return lines
 
 
+@pytest.mark.slow
 def test_feedback_shows_diagnoses_but_no_hidden_source(graded):
     course, _ = graded
     reports = write_feedback(course)
@@ -152,6 +167,59 @@ def test_feedback_shows_diagnoses_but_no_hidden_source(graded):
     assert "could not be graded" in niaj
 
 
+class _Page(html.parser.HTMLParser):
+    """The tags of an HTML page and the text of each element, as a browser would read them."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.text: dict[str, list[str]] = {}
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        if tag not in ("br", "meta"):
+            self._open.append(tag)
+
+    def handle_endtag(self, tag):
+        if self._open and self._open[-1] == tag:
+            self._open.pop()
+
+    def handle_data(self, data):
+        if self._open and data.strip():
+            self.text.setdefault(self._open[-1], []).append(data.strip())
+
+
+def test_feedback_escapes_student_names_and_diagnoses(tmp_path):
+    """A student folder's name and a diagnosis (both from students) are shown as text, never as markup."""
+    course = tmp_path / "course"
+    name = "odd name; $(touch pwned) <b>x &amp; 'quoted'"
+    script = "<script>alert('graded')</script>"
+    (course / "submitted" / name).mkdir(parents=True)
+    stem = STEMS[0]
+    verdicts = [
+        Verdict(stem, "initialize_parameters_zeros", 0.0, 1.0, diagnosis=f"W1 is {script}", hint=f"hint {script}", notes=[f"note {script}"]),
+        Verdict(stem, "initialize_parameters_he", 3.0, 3.0),
+    ]
+    result = NotebookResult(stem, "unused.ipynb", verdicts, problems=[f"cell failed: {script}"])
+    record_path(course, name, stem).parent.mkdir(parents=True)
+    record_path(course, name, stem).write_text(json.dumps(result_to_record(result, name, "fingerprint")))
+
+    (report,) = write_feedback(course)
+    text = report.read_text()
+    assert report.name == f"{name}.html"
+    assert "<script" not in text and "<b>x" not in text, "student text reached the page as markup"
+    page = _Page()
+    page.feed(text)
+    assert page.tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "table", "tr", "th", "td", "code", "br", "span", "b"}
+    assert page.text["title"] == [f"Feedback for {name}"]
+    assert page.text["h1"] == [f"Feedback for {name}"]
+    shown = " ".join(page.text["td"] + page.text["span"] + page.text["p"])
+    for expected in (f"W1 is {script}", f"Hint: hint {script}", f"note {script}", f"cell failed: {script}"):
+        assert expected in shown, (expected, shown)
+
+
+@pytest.mark.slow
 def test_stock_generate_feedback_works_after_our_grading(graded):
     from autograder.course.builder import nbgrader_env
 
@@ -163,6 +231,7 @@ def test_stock_generate_feedback_works_after_our_grading(graded):
     assert "grade_in_kernel" not in html and "BEGIN HIDDEN" not in html
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_without_losing_anything(built_course, tmp_path_factory):
     course = built_course.fresh_copy(tmp_path_factory, "resume")
     sample_class.write_class(course)

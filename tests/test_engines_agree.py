@@ -17,8 +17,12 @@ import pytest
 
 from autograder.qa import sample_class
 from autograder.course.builder import nbgrader_env
-from autograder.grading.classroom import grade_class, read_record
+from autograder.grading.classroom import grade_class
+from autograder.grading.records import read_record
 from autograder.course.registry import STEMS, REPO
+
+# Stock nbgrader autogrades part of the sample class: minutes.
+pytestmark = pytest.mark.slow
 
 STUDENTS = [s for s in sample_class.CLASS if s.name in ("carol", "dave", "erin", "heidi", "ivan", "judy", "peggy")]
 

@@ -40,11 +40,16 @@ import nbformat
 import pytest
 
 import ordinary_user
+from conftest import copy_repository
 from autograder.qa import sample_class
-from autograder.grading.classroom import grade_class, read_record
+from autograder.grading.classroom import grade_class
+from autograder.grading.records import read_record
 from autograder.sandbox import UID_BASE, IsolationError, Limits, verify_isolation
 from autograder.course.registry import STEMS, REPO
 from hostile_corpus import CASES, SHADOW_TOKEN, fill
+
+# Each case grades a class (twice: as this user and as an ordinary one) or kills a grader mid-run.
+pytestmark = pytest.mark.slow
 
 HONEST = [s for s in sample_class.CLASS if s.name in ("alice", "carol")]
 LIMITS = Limits(call_timeout=3.0, notebook_timeout=30.0, memory_mb=1024)
@@ -169,7 +174,7 @@ def run(request, built_course, tmp_path_factory):
     course = built_course.fresh_copy(tmp_path_factory, "hostile-" + way.split()[-1])
     base = course.parent
     repo_copy = base / "backup" / "dl-workbook"  # "a full copy of the repository in another temp folder"
-    shutil.copytree(REPO, repo_copy, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", "course", "demo"))
+    copy_repository(repo_copy)
     home = base / "home"
     home.mkdir()
     (home / "secret-notes.txt").write_text("the grading user's private notes\n")

@@ -84,6 +84,7 @@ def report():
     return mutants.evaluate(CATALOGUE, workers=2, hidden_alone=True)
 
 
+@pytest.mark.slow
 def test_every_variant_gets_its_verdict_and_diagnosis(report, capsys):
     with capsys.disabled():
         print("\n" + "\n".join(mutants.summary_lines(report)))
@@ -95,6 +96,7 @@ def test_every_variant_gets_its_verdict_and_diagnosis(report, capsys):
     assert report.exit_code == 0
 
 
+@pytest.mark.slow
 def test_the_hidden_checks_alone_also_fail_and_name_every_wrong_variant(report):
     """A failing visible check hides the hidden checks; on their own they must hold too."""
     judged = [r for r in report.rows if r.variant.verdict == WRONG]
@@ -105,6 +107,7 @@ def test_the_hidden_checks_alone_also_fail_and_name_every_wrong_variant(report):
     assert not unnamed, "\n".join(unnamed)
 
 
+@pytest.mark.slow
 def test_the_matrix_has_a_line_per_variant_and_the_rates(report):
     text = mutants.format_matrix(report, width=200)
     for v in CATALOGUE:
@@ -119,6 +122,7 @@ def test_the_matrix_has_a_line_per_variant_and_the_rates(report):
     assert f"hidden checks alone (informational): 0 of {wrong_count} wrong variants would earn full points; 0 " in text
 
 
+@pytest.mark.slow
 def test_delegating_to_any_importable_helper_earns_nothing(capsys):
     """Every function of dlwork and of the grader's stand-ins, returned as the answer of every graded function it accepts the arguments of."""
     import importlib
@@ -174,6 +178,7 @@ def test_an_edit_that_no_longer_applies_is_a_harness_problem():
     assert report.exit_code == 1
 
 
+@pytest.mark.slow
 def test_the_command_runs_a_selection_and_exits_zero():
     require_notebook("03_gradient_checking")
     done = subprocess.run([sys.executable, "-m", "autograder", "mutants", "--only", "backward-"],

@@ -57,6 +57,9 @@ from autograder.course import contract, registry
 from autograder.qa.sample_class import Edit, Student, make_notebook
 from conftest import REPO, BuiltCourse
 
+# One module fixture runs stock nbgrader (autograde, generate_feedback, export) on a class.
+pytestmark = pytest.mark.slow
+
 NBGRADER = next(
     (p for p in (REPO / ".venv" / "bin" / "nbgrader", Path(sys.executable).with_name("nbgrader")) if p.is_file()),
     None,

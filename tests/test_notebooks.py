@@ -19,6 +19,9 @@ from nbclient import NotebookClient
 from autograder.course.contract import solve_notebook
 from autograder.course.registry import NOTEBOOK_DIR, STEMS, REPO
 
+# Executes the three notebooks end to end, experiments included.
+pytestmark = pytest.mark.slow
+
 DUMP = (
     "import json as _json\n"
     "def _plain(o):\n"

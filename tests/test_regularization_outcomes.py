@@ -125,6 +125,7 @@ def test_notebook_runs_on_the_shipped_data_with_the_first_seed():
     assert notebook_settings()["SEED"] in WEIGHT_SEEDS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("data_seed,weight_seed", PAIRS)
 def test_unregularized_network_overfits(outcomes, data_seed, weight_seed):
     train, test = outcomes[(data_seed, weight_seed)]["baseline"]
@@ -134,6 +135,7 @@ def test_unregularized_network_overfits(outcomes, data_seed, weight_seed):
         "too few iterations, too small a learning rate, or data that are too easy")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["l2", "dropout"])
 @pytest.mark.parametrize("data_seed,weight_seed", PAIRS)
 def test_regularization_narrows_the_gap(outcomes, data_seed, weight_seed, method):
@@ -144,6 +146,7 @@ def test_regularization_narrows_the_gap(outcomes, data_seed, weight_seed, method
         f"gap {train - test:+.3f} vs baseline {base_train - base_test:+.3f}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["l2", "dropout"])
 @pytest.mark.parametrize("data_seed,weight_seed", PAIRS)
 def test_regularization_raises_test_accuracy(outcomes, data_seed, weight_seed, method):

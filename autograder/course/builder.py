@@ -42,9 +42,9 @@ import time
 from pathlib import Path
 
 from autograder.course import contract, registry
+from autograder import options
 
 REPO = registry.REPO
-DEFAULT_COURSE = REPO / "course"
 SUPPORT_PACKAGE = registry.NOTEBOOK_DIR / "dlwork"
 DATASET_DIR = REPO / "datasets"
 CONFIG_TEMPLATE = Path(__file__).with_name("nbgrader_config.py.tmpl")
@@ -242,9 +242,7 @@ def build_course(course: Path, stems: list[str] | None = None, generate: bool = 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--course", type=Path, default=DEFAULT_COURSE, help=f"course folder to write (default: {DEFAULT_COURSE})"
-    )
+    options.add_course(parser, what="course folder to write")
     parser.add_argument(
         "--notebook",
         action="append",
@@ -278,7 +276,7 @@ def grading_hint(course: Path) -> str:
 
     # `python -m autograder` works from the repository root only (the package is not installed).
     into_repo = "" if cwd == REPO else f"cd {REPO} && "
-    course_option = "" if course == DEFAULT_COURSE.resolve() else f" --course {shown(course, REPO)}"
+    course_option = "" if course == options.DEFAULT_COURSE.resolve() else f" --course {shown(course, REPO)}"
     python = Path(sys.executable)
     # The venv's nbgrader, by its full path unless it is the one on PATH.
     venv_nbgrader = str(python.with_name("nbgrader"))

@@ -3,11 +3,12 @@
 The visible checks (``dlwork.checks``) run in the student's process, so they may
 not hold a general implementation of any graded function: a student could call
 it instead of writing their own. Where a check needs the right answer on its
-fixed case, it reads it from ``notebooks/dlwork/expected_values.json``, which
-this module computes from the reference answers and the check's own fixture.
+fixed case, it reads it from ``notebooks/dlwork/checks/expected_values.json``,
+which this module computes from the reference answers and the checks' fixed
+cases (``dlwork.checks.cases``).
 
 The file is derived, never edited by hand. After changing the reference or a
-fixture, regenerate it (a test fails until then)::
+fixed case, regenerate it (a test fails until then)::
 
     .venv/bin/python -m autograder.course.expected_values
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from autograder.course import registry
 
-PATH = registry.NOTEBOOK_DIR / "dlwork" / "expected_values.json"
+PATH = registry.NOTEBOOK_DIR / "dlwork" / "checks" / "expected_values.json"
 
 # Shipped to students: says what the file is without naming the hidden reference module
 # (autograder.course.builder.release_leaks refuses a release that mentions it).
@@ -33,9 +34,9 @@ ABOUT = ("Expected values of the visible checks' fixed cases, derived from the r
 def backward_propagation_with_dropout() -> dict:
     """The fixed case of ``check_backward_propagation_with_dropout``.
 
-    The inputs of ``checks._dropout_backward_fixture()`` go through the reference
-    forward pass with the fixture's masks replayed, then the reference backward
-    pass: the dropout cache and the true gradients with the masks held fixed.
+    The inputs of ``dlwork.checks.cases.dropout_backward_case()`` go through the
+    reference forward pass with the case's masks replayed, then the reference
+    backward pass: the dropout cache and the true gradients with the masks held fixed.
 
     Returns:
         ``{"about": str, "cache": {...}, "gradients": {...}}`` with nested lists of
@@ -43,20 +44,20 @@ def backward_propagation_with_dropout() -> dict:
         ``"Z3", "A3"`` of shape ``(1, 6)``; gradients ``"dW1"`` ``(5, 3)``, ``"db1"``
         ``(5, 1)``, ``"dW2"`` ``(5, 5)``, ``"db2"`` ``(5, 1)``, ``"dW3"`` ``(1, 5)``,
         ``"db3"`` ``(1, 1)``. Parameters and masks are not stored: the check takes
-        them from the fixture.
+        them from the case.
     """
     from autograder.hidden.regularization import MaskReplay
-    from dlwork import checks
+    from dlwork.checks import cases
     from source_solutions import regularization as reference
 
-    X, Y, parameters, D1, D2, keep_prob = checks._dropout_backward_fixture()
+    X, Y, parameters, D1, D2, keep_prob = cases.dropout_backward_case()
     _, cache = reference.forward_propagation_with_dropout(X, parameters, keep_prob, MaskReplay(D1, D2))
     if not ((cache["D1"] == D1).all() and (cache["D2"] == D2).all()):
-        raise RuntimeError("the reference forward pass did not use the fixture's masks: does it still draw them "
+        raise RuntimeError("the reference forward pass did not use the case's masks: does it still draw them "
                            "as rng.random(A.shape) < keep_prob, as MaskReplay expects?")
     gradients = reference.backward_propagation_with_dropout(X, Y, cache, keep_prob)
     return {
-        "about": "checks._dropout_backward_fixture() through the reference forward pass with its masks D1, D2 "
+        "about": "cases.dropout_backward_case() through the reference forward pass with its masks D1, D2 "
                  "replayed, then the reference backward pass: the cache and the true gradients with the masks "
                  "held fixed.",
         "cache": {key: cache[key].tolist() for key in ("Z1", "A1", "Z2", "A2", "Z3", "A3")},
@@ -90,7 +91,7 @@ def render(values: dict) -> str:
 
 
 def write(path: Path = PATH) -> Path:
-    """Regenerate the file at ``path`` (by default the one ``dlwork.checks`` reads)."""
+    """Regenerate the file at ``path`` (by default the one ``dlwork.checks.cases`` reads)."""
     path.write_text(render(expected_values()), encoding="utf-8")
     return path
 

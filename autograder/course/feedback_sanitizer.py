@@ -7,7 +7,7 @@ self-contained (standard library, traitlets and nbconvert only): it runs in the
 ``nbgrader`` process, which may not have this repository on its import path.
 
 After ``nbgrader autograde``, a failing check cell holds a traceback through the
-support package (``dlwork/checks.py``: absolute paths of the course folder and
+support package (``dlwork/checks/``: absolute paths of the course folder and
 the check's source lines, which list other diagnoses) and, if the hidden block
 itself raised, the hidden block's lines and frames of the repository. In the
 feedback, every error output keeps only its last line, ``ename: evalue`` (for a

@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import options
 from autograder.grading.judge import Verdict, judge
 from autograder.sandbox import Cell, Limits, Session
 from autograder.course.contract import exercises, nbgrader_meta
@@ -165,16 +166,13 @@ def format_table(result: NotebookResult) -> str:
 def add_arguments(parser) -> None:
     parser.add_argument("notebook", type=Path, help="the .ipynb to judge (a student's, or any laid out like the release)")
     parser.add_argument("--json", action="store_true", help="print only a JSON list, one object per graded function")
-    parser.add_argument("--timeout", type=float, default=Limits.notebook_timeout, help="seconds for the whole notebook (default %(default)s)")
-    parser.add_argument("--call-timeout", type=float, default=Limits.call_timeout, help="seconds for one call or cell (default %(default)s)")
-    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory limit of the student process (default %(default)s)")
-    parser.add_argument("--no-sandbox", action="store_true", help="run the notebook's code WITHOUT isolation (only for code you trust)")
+    options.add_limits(parser)
 
 
 def run(args) -> int:
     from autograder.sandbox import IsolationError, verify_isolation
 
-    limits = Limits(call_timeout=args.call_timeout, notebook_timeout=args.timeout, memory_mb=args.memory_mb, sandbox=not args.no_sandbox)
+    limits = options.limits_from(args)
     try:
         verify_isolation(limits)
         result = grade_notebook(args.notebook, limits)

@@ -18,7 +18,7 @@ import io
 import warnings
 
 from autograder.sandbox import StudentException, fixtures, wire
-from autograder.sandbox.runtime import globals_replaced
+from dlwork.checks.stand_ins import globals_replaced
 
 
 def _resolve(value):

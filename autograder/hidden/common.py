@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.grading.judge import Mistake
+from autograder.sandbox import fixtures
+from autograder.sandbox.wire import CallableRef
 
 
 def describe(value) -> str:
@@ -47,7 +49,22 @@ def expect_number(value, name: str) -> float:
     return float(value)
 
 
-def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+def expect_gradients(result, parameters: dict[str, np.ndarray], what: str) -> dict[str, np.ndarray]:
+    """``dW1, db1, ..., dbL`` of ``result`` (a dict), each of its parameter's shape, as float arrays."""
+    result = expect_dict(result, what)
+    got = {}
+    for l in range(1, len(parameters) // 2 + 1):
+        for p in "Wb":
+            key = f"d{p}{l}"
+            if key not in result:
+                keys = ", ".join(f"d{q}{k}" for k in range(1, len(parameters) // 2 + 1) for q in "Wb")
+                raise Mistake(f"The gradients dict has no {key!r}.", f"Return {keys}.")
+            got[key] = expect_array(result[key], parameters[f"{p}{l}"].shape, key, what)
+    return got
+
+
+def relative_error(a, b) -> float:
+    """``||a - b|| / (||a|| + ||b||)`` (2-norms of the flattened values; 0 when both are 0)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     denominator = np.linalg.norm(a) + np.linalg.norm(b)
     return 0.0 if denominator == 0 else float(np.linalg.norm(a - b) / denominator)
@@ -69,7 +86,11 @@ def labels(rng: np.random.Generator, m: int) -> np.ndarray:
 
 
 def numerical_gradient(cost, parameters: dict[str, np.ndarray], epsilon: float = 1e-6) -> dict[str, np.ndarray]:
-    """Centred differences of ``cost(parameters)`` for every entry of every parameter."""
+    """Centred differences of ``cost(parameters)`` for every entry of every parameter: ``{"d" + name: array}``.
+
+    Judge-side only: a general numerical gradient is the answer of ``gradient_check_n``,
+    so nothing the student process can import may hold one.
+    """
     grads = {}
     for name, value in parameters.items():
         g = np.zeros_like(value)
@@ -81,6 +102,24 @@ def numerical_gradient(cost, parameters: dict[str, np.ndarray], epsilon: float =
             g[index] = (cost(plus) - cost(minus)) / (2 * epsilon)
         grads["d" + name] = g
     return grads
+
+
+def gradient_error(got: dict[str, np.ndarray], numeric: dict[str, np.ndarray]) -> float:
+    """The relative error of the gradients ``got`` against ``numeric`` (same keys), all entries at once."""
+    keys = sorted(numeric)
+    return relative_error(np.concatenate([np.ravel(got[k]) for k in keys]), np.concatenate([np.ravel(numeric[k]) for k in keys]))
+
+
+def student_side(value):
+    """``value`` as the student process knows it.
+
+    A function of the grader's stand-ins (:mod:`autograder.sandbox.fixtures`) becomes a
+    reference to its student-side name, ``grader_fixtures:<name>``; anything else (data,
+    a function of ``dlwork``, which the wire names by its module) stays as it is.
+    """
+    if callable(value) and getattr(value, "__module__", None) == fixtures.__name__:
+        return CallableRef(f"grader_fixtures:{value.__name__}")
+    return value
 
 
 def asked_once(fn, key, ask):

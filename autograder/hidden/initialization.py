@@ -13,6 +13,7 @@ import numpy as np
 
 from autograder.hidden.common import expect_array, expect_dict
 from autograder.grading.judge import Mistake, part
+from dlwork.checks import mistakes
 from source_solutions import initialization as reference
 
 # Several depths, non-square layers, a one-layer network.
@@ -43,7 +44,7 @@ def check_structure(result, dims: list[int], what: str) -> dict[str, np.ndarray]
             value = params[key]
             if l > 1 and dims[1] != dims[l] and isinstance(value, np.ndarray) and value.shape[:1] == (dims[1],) and value.shape != shape:
                 raise Mistake(f"{key} from {what} has shape {value.shape}; it should be {shape}.",
-                              f"Its first dimension is layers_dims[1]; layer l has layers_dims[l] units.")
+                              "Its first dimension is layers_dims[1]; layer l has layers_dims[l] units.")
             arrays[key] = expect_array(value, shape, key, what)
             if not np.issubdtype(value.dtype, np.floating):
                 raise Mistake(f"{key} from {what} has dtype {value.dtype}; parameters are floating point (float64).")
@@ -80,24 +81,12 @@ def _zeros_values(fn):
 # ------------------------------------------------------- random and He
 
 
-def _spread_hypotheses(dims: list[int], expected_std) -> list[tuple[object, str]]:
-    """Per-layer standard deviations that well-known mistakes give (``l -> std``), with their diagnosis."""
-    return [
-        (lambda l: np.sqrt(2.0 / dims[l]), "the weights are scaled by the current layer's size n[l]; He uses the previous layer's size n[l-1] (the fan-in)."),
-        (lambda l: np.sqrt(1.0 / dims[l - 1]), "the weights have variance 1/n[l-1] (Xavier); He initialization uses 2/n[l-1] for ReLU layers."),
-        (lambda l: 2.0 / dims[l - 1], "the weights are scaled by 2/n[l-1] instead of its square root: the variance should be 2/n[l-1], so the standard deviation is sqrt(2/n[l-1])."),
-        (lambda l: np.sqrt(2.0 / dims[1]), "every layer is scaled with layers_dims[1]; use the size of the layer before layer l, layers_dims[l-1]."),
-        (lambda l: 1.0, "the weights are not scaled at all: they are plain standard normal draws."),
-        (lambda l: 0.1, "the weights are divided by 10 instead of multiplied by 10."),
-        (lambda l: expected_std(dims, l) / np.sqrt(3.0), "the spread is that of a uniform draw: use rng.standard_normal, not rng.random/uniform."),
-    ]
-
-
-def check_spread(fn, expected_std, seed: int, name: str) -> None:
+def check_spread(fn, expected_std, known, seed: int, name: str) -> None:
     """Every layer: zero mean, normal shape, std as ``expected_std(dims, l)``; zero biases.
 
-    A wrong spread is named after the mistake that accounts for every layer at
-    once, so mistakes that agree on one layer are told apart by the others.
+    A wrong spread is named after the mistake of the table ``known(dims)`` (one of
+    :mod:`dlwork.checks.mistakes`) that accounts for every layer at once, so
+    mistakes that agree on one layer are told apart by the others.
     """
     dims = BIG_DIMS
     result, what = _call(fn, dims, seed)
@@ -123,9 +112,10 @@ def check_spread(fn, expected_std, seed: int, name: str) -> None:
     off = [l for l in layers if abs(actual[l] / expected_std(dims, l) - 1) > 0.03]
     if off:
         l = off[0]
-        for std, diagnosis in _spread_hypotheses(dims, expected_std):
-            if all(abs(actual[k] / std(k) - 1) <= 0.03 for k in layers):
-                raise Mistake(f"W{l} of {what} has standard deviation {actual[l]:.4g}: {diagnosis}")
+        explained = mistakes.scale_mistake(actual, known(dims), 0.03, l)
+        if explained:
+            raise Mistake(f"W{l} of {what} has standard deviation {actual[l]:.4g}, where {name} gives "
+                          f"{expected_std(dims, l):.4g}. {explained}")
         raise Mistake(
             f"W{l} of {what} has standard deviation {actual[l]:.4g}, which is not what {name} should give for a layer of fan-in {dims[l - 1]}.",
             "Check the scale factor and which layer size it uses.",
@@ -165,9 +155,10 @@ def _random_std(dims, l):
     return 10.0
 
 
-for _name, _std, _label in (
-    ("initialize_parameters_random", _random_std, "the large random initialization (10 x standard normal)"),
-    ("initialize_parameters_he", _he_std, "He initialization"),
+for _name, _std, _known, _label in (
+    ("initialize_parameters_random", _random_std, lambda dims: mistakes.random_scale_mistakes(),
+     "the large random initialization (10 x standard normal)"),
+    ("initialize_parameters_he", _he_std, mistakes.he_scale_mistakes, "He initialization"),
 ):
 
     def _shapes(fn, _name=_name):
@@ -183,9 +174,9 @@ for _name, _std, _label in (
                 if key.startswith("b") and np.any(value != 0):
                     raise Mistake(f"{key} of {what} is not zero.", "Biases start at zero; the random weights already break the symmetry.")
 
-    def _spread(fn, _std=_std, _label=_label):
+    def _spread(fn, _std=_std, _known=_known, _label=_label):
         for seed in (1, 2):
-            check_spread(fn, _std, seed, _label)
+            check_spread(fn, _std, _known, seed, _label)
 
     def _rng(fn, _name=_name):
         check_uses_rng(fn, _name)

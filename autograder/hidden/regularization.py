@@ -10,22 +10,24 @@ drawing them passes.
 
 from __future__ import annotations
 
-import numpy as np
-
 import functools
+
+import numpy as np
 
 from autograder.hidden.common import (
     asked_once,
     expect_array,
     expect_dict,
+    expect_gradients,
     expect_number,
+    gradient_error,
     labels,
     numerical_gradient,
-    relative_error,
     three_layer_parameters,
 )
 from autograder.grading.judge import Mistake, part
 from dlwork import network
+from dlwork.checks import mistakes
 from source_solutions import regularization as reference
 
 CASES = (  # (dims, m, lambd)
@@ -47,34 +49,24 @@ def _instance(seed: int, dims: list[int], m: int):
 # ------------------------------------------------------------ L2 cost
 
 
-def _penalty_hypotheses(parameters: dict, m: int, lambd: float) -> list[tuple[float, str, str]]:
-    """Penalties that well-known mistakes would add, with (diagnosis, hint)."""
+def _penalty_mistakes(parameters: dict, m: int, lambd: float) -> dict[str, tuple[float, str]]:
+    """The penalties well-known mistakes would add for these parameters (:func:`dlwork.checks.mistakes.l2_penalty_mistakes`)."""
     Ws = [v for k, v in sorted(parameters.items()) if k.startswith("W")]
     bs = [v for k, v in sorted(parameters.items()) if k.startswith("b")]
-    S = sum(float(np.sum(W**2)) for W in Ws)
-    factor = lambd / (2 * m)
-    found = [
-        (lambd / m * S, "The penalty is twice too large: it uses lambd/m instead of lambd/(2m).", "The 1/2 makes the derivative of the penalty come out as lambd/m * W."),
-        (lambd / 2 * S, "The penalty is m times too large: the 1/m factor is missing.",
-         "Like the cross-entropy, the penalty is averaged over the m examples (m = Y.shape[1]; len(Y) is 1, the number of rows)."),
-        (lambd * S, "The penalty misses both the 1/2 and the 1/m.", "The penalty is lambd / (2m) times the sum of squared weights."),
-        (factor * sum(float(np.linalg.norm(W)) for W in Ws), "The weight norms are not squared.", "Sum the squares of the entries: np.sum(np.square(W))."),
-        (factor * sum(float(np.sum(W)) ** 2 for W in Ws), "The penalty takes the square of the sum of each matrix's entries.",
-         "Square every entry, then add them up: the square of the sum is not the sum of the squares."),
-        (factor * sum(float(np.mean(W**2)) for W in Ws), "The penalty averages each matrix's squared entries (np.mean).", "Add the squares up (np.sum)."),
-        (factor * (S + sum(float(np.sum(b**2)) for b in bs)), "The penalty includes the biases; biases are not penalized.", "Only the weight matrices W1, W2, W3 are."),
-        (-factor * S, "The penalty is subtracted: the cost should grow by it.", "Add lambd / (2m) times the sum of squared weights."),
-    ]
-    for i, W in enumerate(Ws, start=1):
-        found.append((factor * (S - float(np.sum(W**2))), f"W{i} is left out of the penalty.", "Sum the squared entries of every weight matrix."))
-    return found
+    return mistakes.l2_penalty_mistakes(
+        m=m, lambd=lambd, squares=[float(np.sum(W**2)) for W in Ws], sums=[float(np.sum(W)) for W in Ws],
+        sizes=[W.size for W in Ws], bias_squares=sum(float(np.sum(b**2)) for b in bs))
+
+
+def _l2_case(case_index: int, seed: int, lambd_override: float | None = None):
+    """``CASES[case_index]`` made from ``seed``: ``(parameters, X, Y, m, lambd)``, with lambd overridden if asked."""
+    dims, m, lambd = CASES[case_index]
+    parameters, X, Y = _instance(seed, dims, m)
+    return parameters, X, Y, m, lambd if lambd_override is None else lambd_override
 
 
 def _cost_case(fn, case_index: int, lambd_override: float | None = None):
-    dims, m, lambd = CASES[case_index]
-    if lambd_override is not None:
-        lambd = lambd_override
-    parameters, X, Y = _instance(30 + case_index, dims, m)
+    parameters, X, Y, m, lambd = _l2_case(case_index, 30 + case_index, lambd_override)
     A3, _ = network.forward_propagation(X, parameters)
     expected = reference.compute_cost_with_regularization(A3, Y, parameters, lambd)
     got = expect_number(fn(A3.copy(), Y.copy(), {k: v.copy() for k, v in parameters.items()}, lambd), f"the cost for lambd={lambd}")
@@ -100,9 +92,11 @@ def _cost_penalty(fn):
             continue
         base = network.compute_cost(A3, Y)
         penalty = got - base
-        for candidate, diagnosis, hint in _penalty_hypotheses(parameters, m, lambd):
+        for candidate, explanation in _penalty_mistakes(parameters, m, lambd).values():
             if abs(penalty - candidate) <= 1e-9 * max(1.0, abs(candidate)):
-                raise Mistake(diagnosis, hint)
+                raise Mistake(f"For a {dims_text(parameters)} network, m = {m}, lambd = {lambd}, your cost adds a penalty of "
+                              f"{penalty:.6g}, where lambd / (2m) times the sum of the squared weights is {expected - base:.6g}. "
+                              f"{explanation}")
         raise Mistake(
             f"For a {dims_text(parameters)} network, m = {m}, lambd = {lambd}, the L2 penalty your cost adds is wrong.",
             "The penalty is lambd / (2m) times the sum, over every weight matrix, of its squared entries.",
@@ -118,11 +112,8 @@ def dims_text(parameters: dict) -> str:
 # -------------------------------------------------------- L2 backward
 
 
-def _grad_case(fn, case_index: int, lambd_override: float | None = None):
-    dims, m, lambd = CASES[case_index]
-    if lambd_override is not None:
-        lambd = lambd_override
-    parameters, X, Y = _instance(40 + case_index, dims, m)
+def _grad_case(fn, case_index: int):
+    parameters, X, Y, m, lambd = _l2_case(case_index, 40 + case_index)
     _, cache = network.forward_propagation(X, parameters)
     expected = reference.backward_propagation_with_regularization(X, Y, dict(cache), lambd)
 
@@ -132,18 +123,12 @@ def _grad_case(fn, case_index: int, lambd_override: float | None = None):
 
     # The dW and the db parts ask the same questions: one call each, shared.
     answer, given = asked_once(fn, ("l2 backward", case_index, lambd), ask)
-    result = expect_dict(answer, "backward_propagation_with_regularization")
+    expect_dict(answer, "backward_propagation_with_regularization")
     changed = sorted(k for k in cache if not np.array_equal(given.get(k), cache[k]))
     if changed:
         raise Mistake(f"backward_propagation_with_regularization changes the cache ({', '.join(changed)}) in place.",
                       "The cache's W are the network's parameters: compute the L2 term into a new array (x = x + ...).")
-    got = {}
-    for l in (1, 2, 3):
-        for p in "Wb":
-            key = f"d{p}{l}"
-            if key not in result:
-                raise Mistake(f"The gradients dict has no {key!r}.", "Return dW1, db1, dW2, db2, dW3, db3.")
-            got[key] = expect_array(result[key], parameters[f"{p}{l}"].shape, key, "backward_propagation_with_regularization")
+    got = expect_gradients(answer, parameters, "backward_propagation_with_regularization")
     return got, expected, parameters, X, Y, m, lambd
 
 
@@ -151,43 +136,37 @@ def _close(a, b) -> bool:
     return bool(np.allclose(a, b, rtol=1e-7, atol=1e-10))
 
 
-@part("backward_propagation_with_regularization", "every dW carries lambd/m * W, for several sizes", 1.5)
-def _l2_dW(fn):
+def _mismatches(fn, kind: str):
+    """``(l, key, got, expected, parameters, m, lambd)`` for each ``d<kind>l`` that differs from the reference's, case by case."""
     for i in range(len(CASES)):
         got, expected, parameters, X, Y, m, lambd = _grad_case(fn, i)
         for l in (1, 2, 3):
-            key = f"dW{l}"
-            if _close(got[key], expected[key]):
-                continue
-            W = parameters[f"W{l}"]
-            extra = got[key] - (expected[key] - lambd / m * W)
-            if _close(extra, lambd / (2 * m) * W):
-                raise Mistake(f"{key} adds lambd/(2m) * W{l}; the derivative of lambd/(2m) * W^2 is lambd/m * W.", "Differentiate the penalty: the 2 of the square cancels the 1/2.")
-            if _close(extra, 0 * W):
-                raise Mistake(f"{key} is missing the L2 term.", "Every weight matrix gets the extra term lambd/m * W, not only some layers.")
-            if _close(extra, 2 * lambd / m * W):
-                raise Mistake(f"{key} adds the L2 term twice.")
-            if _close(extra, lambd * W):
-                raise Mistake(f"{key} adds lambd * W{l}: the 1/m is missing.", "The penalty is averaged over the m examples, and so is its gradient.")
-            if _close(extra, -lambd / m * W):
-                raise Mistake(f"{key} subtracts the L2 term: its sign is flipped.", "The penalty grows with the weights, so its gradient points the same way as W.")
-            factor = float(np.sum(extra * W) / np.sum(W * W))
-            if not _close(extra, factor * W):
-                raise Mistake(f"The extra term in {key} is not a multiple of W{l}.", "The derivative of lambd/(2m) * sum(W^2) with respect to W is proportional to W.")
-            raise Mistake(f"{key} does not match the gradient of the regularized cost (network {dims_text(parameters)}, m = {m}, lambd = {lambd}).", "dW = (backprop's dW) + lambd/m * W.")
+            key = f"d{kind}{l}"
+            if not _close(got[key], expected[key]):
+                yield l, key, got[key], expected[key], parameters, m, lambd
+
+
+@part("backward_propagation_with_regularization", "every dW carries lambd/m * W, for several sizes", 1.5)
+def _l2_dW(fn):
+    for l, key, got, expected, parameters, m, lambd in _mismatches(fn, "W"):
+        W = parameters[f"W{l}"]
+        extra = got - (expected - lambd / m * W)  # what the function adds to backprop's dW
+        factor = float(np.sum(extra * W) / np.sum(W * W))
+        if not _close(extra, factor * W):
+            raise Mistake(f"The extra term in {key} is not a multiple of W{l}.", "The derivative of lambd/(2m) * sum(W^2) with respect to W is proportional to W.")
+        explained = mistakes.first_match(factor, mistakes.l2_gradient_mistakes(m=m, lambd=lambd).values(), rtol=1e-6, atol=1e-12)
+        if explained:
+            raise Mistake(f"{key} carries {factor:.5g} * W{l} on top of backprop's gradient; with lambd = {lambd} and m = {m} "
+                          f"the L2 term is lambd / m * W{l} = {lambd / m:.5g} * W{l}. {explained}")
+        raise Mistake(f"{key} does not match the gradient of the regularized cost (network {dims_text(parameters)}, m = {m}, lambd = {lambd}).", "dW = (backprop's dW) + lambd/m * W.")
 
 
 @part("backward_propagation_with_regularization", "db is not regularized", 1)
 def _l2_db(fn):
-    for i in range(len(CASES)):
-        got, expected, parameters, X, Y, m, lambd = _grad_case(fn, i)
-        for l in (1, 2, 3):
-            key = f"db{l}"
-            if _close(got[key], expected[key]):
-                continue
-            if _close(got[key] - expected[key], lambd / m * parameters[f"b{l}"]):
-                raise Mistake(f"{key} carries an L2 term.", "Biases are not penalized, so their gradients do not change.")
-            raise Mistake(f"{key} does not match the gradient of the regularized cost.", "db is exactly as in ordinary backprop.")
+    for l, key, got, expected, parameters, m, lambd in _mismatches(fn, "b"):
+        if _close(got - expected, lambd / m * parameters[f"b{l}"]):
+            raise Mistake(f"{key} carries an L2 term.", "Biases are not penalized, so their gradients do not change.")
+        raise Mistake(f"{key} does not match the gradient of the regularized cost.", "db is exactly as in ordinary backprop.")
 
 
 @functools.lru_cache(maxsize=1)
@@ -212,13 +191,11 @@ def _l2_numerical(fn):
     parameters, X, Y = _instance(77, dims, m)
     numeric = _l2_numerical_gradient()
     _, cache = network.forward_propagation(X, parameters)
-    result = expect_dict(fn(X.copy(), Y.copy(), {k: v.copy() for k, v in cache.items()}, lambd), "backward_propagation_with_regularization")
-    keys = sorted(numeric)
-    got = np.concatenate([np.ravel(expect_array(result.get(k), parameters[k[1:]].shape, k, "backward_propagation_with_regularization")) for k in keys])
-    want = np.concatenate([np.ravel(numeric[k]) for k in keys])
+    result = fn(X.copy(), Y.copy(), {k: v.copy() for k, v in cache.items()}, lambd)
+    error = gradient_error(expect_gradients(result, parameters, "backward_propagation_with_regularization"), numeric)
     # centred differences with eps = 1e-6 are accurate to about 1e-9 here
-    if relative_error(got, want) > 1e-6:
-        raise Mistake(f"The gradients differ from numerical gradients of the regularized cost (relative difference {relative_error(got, want):.1e}).")
+    if error > 1e-6:
+        raise Mistake(f"The gradients differ from numerical gradients of the regularized cost (relative difference {error:.1e}).")
 
 
 # -------------------------------------------------------- dropout forward
@@ -291,14 +268,13 @@ def _dropout_diagnosis(key, cache, ref_cache, parameters, X, keep_prob, D1, D2):
     if key == "Z1":
         return ("Z1 is not W1 X + b1: the input layer seems to be dropped or changed.", "Dropout applies to the hidden layers' activations A1 and A2, never to the input X.")
     l = int(key[1])
-    D = D1 if l == 1 else D2
     A_got = cache[key]
     A_ref = ref_cache[key]
     plain = A_ref * keep_prob  # = relu(Z) * D
-    if key.startswith("A") and _close(A_got, plain):
-        return (f"{key} is masked but not divided by keep_prob.", "Inverted dropout divides the surviving activations by keep_prob so that their expected value stays the same.")
-    if key.startswith("A") and _close(A_got, plain * keep_prob):
-        return (f"{key} is multiplied by keep_prob instead of divided by it.", "Inverted dropout scales the kept units up, by 1/keep_prob.")
+    for factor, explanation in mistakes.dropout_scale_mistakes(keep_prob=keep_prob).values():
+        if key.startswith("A") and _close(A_got, plain * factor):
+            return (f"{key} is masked, but its kept units are relu(Z{l}) times {factor:.4g}; with keep_prob = {keep_prob} they are "
+                    f"scaled by 1 / keep_prob = {1 / keep_prob:.4g}. {explanation}", "")
     return (f"{key} in the cache does not follow from your mask D{l} (keep_prob = {keep_prob}).", f"{key} should be the ReLU output times D{l}, divided by keep_prob.")
 
 
@@ -312,13 +288,9 @@ def _dropout_statistics(fn):
             # 30,000 independent units: the kept fraction has sd sqrt(kp(1-kp)/30000) <= 0.0027; 0.02 is > 7 sd.
             # Inverted masks and normal draws (Phi(0.7) = 0.758, Phi(0.9) = 0.816) land more than 0.05 away.
             if abs(kept - keep_prob) > 0.02:
-                if abs(kept - (1 - keep_prob)) <= 0.02:
-                    raise Mistake(f"D{l} keeps {kept:.1%} of the units with keep_prob = {keep_prob}: the mask is inverted.", "A unit is kept when its uniform draw is below keep_prob.")
-                from math import erf, sqrt
-
-                normal_fraction = 0.5 * (1 + erf(keep_prob / sqrt(2)))
-                if abs(kept - normal_fraction) <= 0.02:
-                    raise Mistake(f"D{l} keeps {kept:.1%} of the units with keep_prob = {keep_prob}: the mask seems to come from normal draws.", "Compare uniform draws in [0, 1) (rng.random) with keep_prob.")
+                explained = mistakes.first_match(kept, mistakes.dropout_mask_mistakes(keep_prob=keep_prob).values(), rtol=0, atol=0.02)
+                if explained:
+                    raise Mistake(f"D{l} keeps {kept:.1%} of the units with keep_prob = {keep_prob}. {explained}")
                 raise Mistake(f"D{l} keeps {kept:.1%} of the units but keep_prob = {keep_prob}.", "Each unit must be kept with probability keep_prob.")
         if np.array_equal(D1, D2):
             raise Mistake("D1 and D2 are identical.", "Draw a fresh mask for each hidden layer.")
@@ -348,14 +320,8 @@ def _dropout_grad_case(fn, seed: int, dims, m: int, keep_prob: float, float_mask
     if float_masks:
         cache = dict(cache, D1=cache["D1"].astype(np.float64), D2=cache["D2"].astype(np.float64))
     expected = reference.backward_propagation_with_dropout(X, Y, cache, keep_prob)
-    result = expect_dict(fn(X.copy(), Y.copy(), {k: np.array(v, copy=True) for k, v in cache.items()}, keep_prob), "backward_propagation_with_dropout")
-    got = {}
-    for l in (1, 2, 3):
-        for p in "Wb":
-            key = f"d{p}{l}"
-            if key not in result:
-                raise Mistake(f"The gradients dict has no {key!r}.", "Return dW1, db1, dW2, db2, dW3, db3.")
-            got[key] = expect_array(result[key], parameters[f"{p}{l}"].shape, key, "backward_propagation_with_dropout")
+    result = fn(X.copy(), Y.copy(), {k: np.array(v, copy=True) for k, v in cache.items()}, keep_prob)
+    got = expect_gradients(result, parameters, "backward_propagation_with_dropout")
     return got, expected, parameters, X, Y, cache
 
 
@@ -363,22 +329,18 @@ def _dropout_variant(X, Y, cache, keep_prob, scale=(True, True), masks=("D1", "D
     """Backprop with dropout where a mistake can be modelled (no scaling on a layer, other masks, another factor)."""
     factor = 1 / keep_prob if factor is None else factor
     m = X.shape[1]
-    dZ3 = cache["A3"] - Y
-    grads = {"dW3": dZ3 @ cache["A2"].T / m, "db3": dZ3.sum(axis=1, keepdims=True) / m}
-    dA2 = cache["W3"].T @ dZ3
-    if masks[1]:
-        dA2 = dA2 * cache[masks[1]]
-    if scale[1]:
-        dA2 = dA2 * factor
-    dZ2 = dA2 * (cache["Z2"] > 0)
-    grads.update({"dW2": dZ2 @ cache["A1"].T / m, "db2": dZ2.sum(axis=1, keepdims=True) / m})
-    dA1 = cache["W2"].T @ dZ2
-    if masks[0]:
-        dA1 = dA1 * cache[masks[0]]
-    if scale[0]:
-        dA1 = dA1 * factor
-    dZ1 = dA1 * (cache["Z1"] > 0)
-    grads.update({"dW1": dZ1 @ X.T / m, "db1": dZ1.sum(axis=1, keepdims=True) / m})
+    dZ = cache["A3"] - Y
+    grads = {}
+    for l in (3, 2, 1):
+        grads[f"dW{l}"] = dZ @ (X if l == 1 else cache[f"A{l - 1}"]).T / m
+        grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True) / m
+        if l > 1:  # back through hidden layer l - 1: its mask (masks[l - 2]) and its scaling (scale[l - 2])
+            dA = cache[f"W{l}"].T @ dZ
+            if masks[l - 2]:
+                dA = dA * cache[masks[l - 2]]
+            if scale[l - 2]:
+                dA = dA * factor
+            dZ = dA * (cache[f"Z{l - 1}"] > 0)
     return grads
 
 
@@ -399,10 +361,11 @@ def _dropout_backward(fn):
         again, *_ = _dropout_grad_case(fn, seed, dims, m, keep_prob, float_masks)
         if not _same(got, again):
             raise Mistake("Two calls with the same cache give different gradients: the masks are drawn again.", "Backward propagation must reuse the masks D1, D2 stored in the cache.")
+        scaling = {l: mistakes.dropout_backward_mistakes(keep_prob=keep_prob, layer=l) for l in (1, 2)}
         models = [
             (dict(scale=(False, False)), "The gradients are masked but not divided by keep_prob.", "The forward pass divided A1 and A2 by keep_prob, so dA1 and dA2 are divided by keep_prob too."),
-            (dict(scale=(True, False)), "dA2 is not divided by keep_prob.", "Both masked layers are scaled by 1/keep_prob, in the forward and the backward pass."),
-            (dict(scale=(False, True)), "dA1 is not divided by keep_prob.", "Both masked layers are scaled by 1/keep_prob, in the forward and the backward pass."),
+            (dict(scale=(True, False)), scaling[2]["not divided"][1], ""),
+            (dict(scale=(False, True)), scaling[1]["not divided"][1], ""),
             (dict(factor=keep_prob), "dA1 and dA2 are multiplied by keep_prob instead of divided by it.", "The forward pass divided A1 and A2 by keep_prob; their gradients are scaled the same way."),
             (dict(masks=(None, "D2")), "dA1 is not masked with D1.", "Each hidden layer's gradient goes through the same mask as its activation."),
             (dict(masks=(None, "D2"), scale=(False, True)), "dA1 is not masked with D1 (nor divided by keep_prob).", "Each hidden layer's gradient goes through the same mask and scaling as its activation."),
@@ -431,9 +394,7 @@ def _dropout_numerical(fn):
         A3, _ = reference.forward_propagation_with_dropout(X, p, keep_prob, MaskReplay(cache["D1"], cache["D2"]))
         return network.compute_cost(A3, Y)
 
-    numeric = numerical_gradient(cost, parameters)
-    keys = sorted(numeric)
-    error = relative_error(np.concatenate([np.ravel(got[k]) for k in keys]), np.concatenate([np.ravel(numeric[k]) for k in keys]))
+    error = gradient_error(got, numerical_gradient(cost, parameters))
     # centred differences with eps = 1e-6 are accurate to about 1e-9 here
     if error > 1e-6:
         raise Mistake(f"With the masks held fixed, your gradients differ from numerical gradients of the cost (relative difference {error:.1e}).")

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from autograder import options
 from autograder.course.registry import STEMS, REPO
 
 DEFAULT_DIR = REPO / "demo"
@@ -20,16 +21,17 @@ DEFAULT_DIR = REPO / "demo"
 
 def add_arguments(parser) -> None:
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="where to put the demo course (default: demo/)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel graders (default: all cores)")
-    parser.add_argument("--no-sandbox", action="store_true", help="grade the sample class without isolation (it is our own code)")
+    options.add_workers(parser)
+    options.add_limits(parser, timeouts=False, sandbox_note="the sample class is our own code")
 
 
 def run(args) -> int:
     from autograder.qa import sample_class
     from autograder.course.builder import build_course
     from autograder.grading.classroom import format_summary, grade_class
-    from autograder.reports.feedback import write_csv, write_feedback
-    from autograder.sandbox import IsolationError, Limits
+    from autograder.reports.export import write_csv
+    from autograder.reports.feedback import write_feedback
+    from autograder.sandbox import IsolationError
 
     course = Path(args.dir).resolve() / "course"
     if course.exists():
@@ -42,7 +44,7 @@ def run(args) -> int:
     sample_class.write_class(course)
     print("3. grading (each student's code in an isolated, limited process of its own) ...", flush=True)
     try:
-        summary = grade_class(course, workers=args.workers, limits=Limits(sandbox=not args.no_sandbox))
+        summary = grade_class(course, workers=args.workers, limits=options.limits_from(args))
     except IsolationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import options
+
 FULL_WIDTH = 10_000
 
 
@@ -220,7 +222,7 @@ def evaluate(variants, workers: int = 2, folder: Path | None = None, hidden_alon
     import nbformat
 
     from autograder.grading.notebook import release_notebook
-    from autograder.grading.classroom import _worker_init
+    from autograder.grading.classroom import worker_init
 
     started = time.monotonic()
     variants = list(variants)
@@ -245,7 +247,7 @@ def evaluate(variants, workers: int = 2, folder: Path | None = None, hidden_alon
             tasks.append((i, str(path), variant.stem, variant.function, hidden_alone and variant.verdict == "wrong", variant.verdict == "cheat"))
         if tasks:
             context = multiprocessing.get_context("fork")
-            with context.Pool(max(1, min(workers, len(tasks))), initializer=_worker_init) as pool:
+            with context.Pool(max(1, min(workers, len(tasks))), initializer=worker_init) as pool:
                 for i, result, alone, error in pool.imap_unordered(_grade, tasks):
                     rows[i] = _row(variants[i], result, alone, error)
     finally:
@@ -348,7 +350,7 @@ def summary_lines(report: Report) -> list[str]:
 def add_arguments(parser) -> None:
     parser.add_argument("--only", metavar="TEXT", action="append",
                         help="only variants whose id or function contains TEXT (repeatable)")
-    parser.add_argument("--workers", type=int, default=2, help="grading processes (default %(default)s)")
+    options.add_workers(parser, default=2)
     parser.add_argument("--full", action="store_true", help="print whole diagnoses instead of cutting them to the terminal width")
     parser.add_argument("--hidden-alone", action="store_true",
                         help="also judge each wrong variant by the hidden checks alone (informational)")

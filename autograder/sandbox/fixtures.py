@@ -1,11 +1,12 @@
-"""Functions the hidden checks hand to student code (importable in the student process).
+"""The grader's own stand-ins, handed to student code by the hidden checks (importable in the student process).
 
 Nothing here is an answer to a graded function, and a test holds every
 function here to that: the 1-D models are other cost functions than the
 notebook's J = theta * x, and the cost for the N-D check adds a penalty no
 notebook asks for to the given network pieces. Imported by name (``grader_fixtures:...``) in
 the student process, and as ``autograder.sandbox.fixtures``
-by the judge.
+by the judge. The stand-ins the visible checks use too (the cubic model, the
+quadratic cost) live once, in ``dlwork.checks.stand_ins``.
 """
 
 import numpy as np
@@ -26,16 +27,6 @@ def linear_backward(x, theta):
 def wrong_backward(x, theta):
     """A deliberately wrong gradient for :func:`linear_forward`."""
     return 3.0 * x + 2.5
-
-
-def cubic_forward(x, theta):
-    """J(theta) = x theta^3: curved, so one-sided and centred differences disagree."""
-    return x * theta**3
-
-
-def cubic_backward(x, theta):
-    """dJ/dtheta of :func:`cubic_forward`."""
-    return 3.0 * x * theta**2
 
 
 def quartic_cost(X, Y, parameters):

@@ -4,8 +4,9 @@ This file runs as a script (``python -I runtime.py zygote SOCKET_FD JUDGE_PID``)
 started by :mod:`autograder.sandbox.process`. It imports nothing from
 ``autograder`` and nothing of the reference: it loads its siblings
 :mod:`~autograder.sandbox.wire`, :mod:`~autograder.sandbox.jail` and
-:mod:`~autograder.sandbox.fixtures` by path. The judge imports it too, for
-:func:`globals_replaced` (stock nbgrader's in-kernel path).
+:mod:`~autograder.sandbox.fixtures` by path, and takes the swap of a function's
+globals from the support package (``dlwork.checks.stand_ins``), as the visible
+checks and stock nbgrader's in-kernel path do.
 
 The zygote imports NumPy, Matplotlib and ``dlwork`` once, then forks one
 student process per request: forking a warm process costs milliseconds where
@@ -18,7 +19,6 @@ with plain data only (:mod:`~autograder.sandbox.wire`).
 from __future__ import annotations
 
 import builtins
-import contextlib
 import io
 import json
 import os
@@ -143,34 +143,22 @@ def serve(rfd: int, wfd: int) -> None:
         wire.write_frame(wfd, data)
 
 
-@contextlib.contextmanager
-def globals_replaced(fn, overrides: dict):
-    """Replace some global names of ``fn`` for the duration; restored even on error."""
-    namespace = getattr(fn, "__globals__", None)
-    if not isinstance(namespace, dict) or not overrides:
-        yield
-        return
-    missing = object()
-    saved = {k: namespace.get(k, missing) for k in overrides}
-    namespace.update(overrides)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is missing:
-                namespace.pop(k, None)
-            else:
-                namespace[k] = v
-
-
 def _call(ns: dict, request: dict, out: _BoundedText) -> dict:
     name = request["function"]
     fn = ns.get(name)
     if not callable(fn):
         return {"ok": False, "exc_type": "NotDefined", "message": f"{name} is not defined", "output": ""}
     args, kwargs = list(request["args"]), dict(request["kwargs"])
+    overrides = request.get("overrides") or {}
     try:
-        with globals_replaced(fn, request.get("overrides") or {}):
+        if overrides:
+            # The one globals swap, the visible checks' own: dlwork is on the student process's path
+            # (this file imports nothing of autograder).
+            from dlwork.checks.stand_ins import globals_replaced
+
+            with globals_replaced(fn, overrides):
+                result = fn(*args, **kwargs)
+        else:
             result = fn(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001
         return _exception_reply(exc, out)

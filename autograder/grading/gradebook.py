@@ -1,0 +1,95 @@
+"""nbgrader's side of a class run: the gradebook and the autograded notebooks.
+
+Scores go into nbgrader's gradebook (so that ``nbgrader generate_feedback``,
+``nbgrader export`` and the formgrader work afterwards), and each submission
+gets an ``autograded/<student>/<assignment>/`` notebook whose check cells show
+the points and the diagnosis, nothing hidden.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from autograder.grading.records import write_atomic
+from autograder.grading.submissions import read_timestamp
+
+def default_db_url(course: Path) -> str:
+    return f"sqlite:///{(course / 'gradebook.db').resolve()}"
+
+
+def write_gradebook(gb, record: dict, timestamp: str | None) -> None:
+    """Record one submission's scores in nbgrader's gradebook ``gb`` (one transaction)."""
+    from nbgrader.api import MissingEntry
+
+    student, stem = record["student"], record["assignment"]
+    points = {f"check_{f['function']}": f["points"] for f in record["functions"]}
+    gb.update_or_create_student(student)
+    try:
+        submission = gb.find_submission(stem, student)
+    except MissingEntry:
+        submission = gb.add_submission(stem, student)
+    if timestamp:
+        from nbgrader import utils
+
+        submission.timestamp = utils.parse_utc(timestamp)
+    notebook = gb.find_submission_notebook(stem, stem, student)
+    for grade in notebook.grades:
+        if grade.name in points:
+            grade.auto_score = float(points[grade.name])
+            grade.needs_manual_grade = not record["graded"]
+    gb.db.commit()
+
+
+def check_gradebook(gb, db_url: str, assignments: list[str]) -> None:
+    from nbgrader.api import MissingEntry
+
+    for stem in assignments:
+        try:
+            gb.find_assignment(stem)
+        except MissingEntry:
+            raise RuntimeError(f"assignment {stem} is not in the gradebook {db_url}: build the course first (python -m autograder build)") from None
+
+
+def write_autograded_notebook(course: Path, student: str, record: dict, unsafe: bool = False) -> None:
+    """``autograded/<student>/<assignment>/<nb>.ipynb`` for nbgrader's own feedback.
+
+    The student's notebook, with each check cell restored to the released source
+    and given, as its only output, the points and our diagnosis: nothing hidden.
+    Without a readable notebook, the released one stands in.
+    """
+    import nbformat
+
+    from autograder.grading.notebook import release_notebook
+    from autograder.course.contract import nbgrader_meta
+
+    stem = record["assignment"]
+    release = release_notebook(stem)
+    source = course / "submitted" / student / stem / f"{stem}.ipynb"
+    try:
+        if unsafe:
+            raise ValueError("not opened")
+        nb = nbformat.read(source, as_version=4)
+    except Exception:  # noqa: BLE001 - unreadable or not to be opened: the release stands in
+        nb = copy.deepcopy(release)
+    released = {nbgrader_meta(c).get("grade_id"): c for c in release.cells if nbgrader_meta(c).get("grade")}
+    by_function = {f"check_{f['function']}": f for f in record["functions"]}
+    cells, seen = [], set()
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in released:
+            seen.add(grade_id)
+            cell = nbformat.from_dict(dict(released[grade_id]))
+            f = by_function[grade_id]
+            text = f"{f['points']:g} / {f['max_points']:g} points." + ("" if f["passed"] else f" {f['diagnosis']}")
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
+            cell.execution_count = None
+        cells.append(cell)
+    nb.cells = cells
+    folder = course / "autograded" / student / stem
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / f"{stem}.ipynb", nbformat.writes(nb))
+    stamp = read_timestamp(course, student, stem)
+    if stamp is not None:
+        write_atomic(folder / "timestamp.txt", stamp + "\n")
+

@@ -193,3 +193,40 @@ def test_a_fourth_notebook_needs_only_its_own_files_and_one_registry_entry(tmp_p
     assert (solver["points"], solver["max_points"]) == (2, 2), solver
     assert idler["points"] == 0 and "not implemented" in idler["functions"][0]["diagnosis"]
     assert json.loads((course / "grades" / "solver" / "01_initialization.json").read_text())["points"] == 6
+
+
+# The folders, bottom to top: a module may import from its own level or below, never above.
+LEVELS = {
+    "dlwork": 0, "autograder.sandbox": 0,
+    "source_solutions": 1, "autograder.options": 1, "autograder.course": 1,
+    "autograder.grading": 2,
+    "autograder.hidden": 3, "autograder.reports": 3,
+    "autograder.qa": 4,
+    "autograder.cli": 5, "autograder.__main__": 5,
+}
+
+
+def level(module: str) -> int | None:
+    for prefix in sorted(LEVELS, key=len, reverse=True):
+        if module == prefix or module.startswith(prefix + "."):
+            return LEVELS[prefix]
+    return None
+
+
+def test_imports_go_down_the_layers_only():
+    upward, modules = [], product_modules()
+    for name, path in modules.items():
+        own = level(name)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # "from package import module" imports the module
+                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module for a in node.names]
+            else:
+                targets = []
+            for target in targets:
+                theirs = level(target)
+                if own is not None and theirs is not None and theirs > own:
+                    upward.append(f"{name} (level {own}) imports {target} (level {theirs})")
+    assert not upward, "\n".join(upward)

@@ -3,8 +3,9 @@
 Every variant is graded as the class grader grades a notebook (``grade_notebook``:
 sandboxed student process, visible check, hidden checks). No wrong variant may
 earn full points, no correct variant may lose a point, and every wrong variant's
-diagnosis must name its mistake, also when the hidden checks judge it alone. A
-deliberately mislabelled catalogue shows the harness does fail when it should.
+diagnosis must name its mistake, also when the hidden checks judge it alone
+(unless the catalogue says only the visible check names it). A deliberately
+mislabelled catalogue shows the harness does fail when it should.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import re
+
 import pytest
 from conftest import REPO, require_notebook
 
 from autograder.qa import mutants
 from autograder.qa import catalogue
-from autograder.qa.catalogue import CATALOGUE, CHEAT, CORRECT, WRONG, Source, Variant, correct, delegations, wrong
+from autograder.qa.catalogue import (BOTH, CATALOGUE, CHEAT, CORRECT, HIDDEN, VISIBLE, WRONG, Source, Variant, correct,
+                                     delegations, wrong)
 from autograder.qa.sample_class import Edit
 from autograder.course.registry import STEMS, graded_functions
 
@@ -60,6 +64,7 @@ def test_the_catalogue_is_well_formed():
         assert v.verdict in (WRONG, CORRECT, CHEAT), v.id
         assert bool(v.keywords) == (v.verdict == WRONG), f"{v.id}: wrong variants name keywords, correct ones none"
         assert v.what, f"{v.id}: say in words what the variant does"
+        assert v.caught_by in ((BOTH, VISIBLE, HIDDEN) if v.verdict == WRONG else (BOTH,)), v.id
         if not isinstance(v.code, Source):
             v.code.apply(v.stem, v.function)  # raises if the reference no longer contains the edited text
 
@@ -91,6 +96,11 @@ def test_every_variant_gets_its_verdict_and_diagnosis(report, capsys):
     not_ok = [f"{r.variant.id}: {r.failure}: {r.points:g}/{r.max_points:g} {r.diagnosis} {r.problems}"
               for r in report.rows if r.failure]
     assert not not_ok, "\n".join(not_ok)
+    # Which check stops each wrong variant is what the catalogue says (a failing visible check stops the grading).
+    stops = {BOTH: VISIBLE, VISIBLE: VISIBLE, HIDDEN: HIDDEN}
+    stopped = [f"{r.variant.id}: stopped by the {r.caught_by} check, but caught_by={r.variant.caught_by}"
+               for r in report.rows if r.variant.verdict == WRONG and r.caught_by != stops[r.variant.caught_by]]
+    assert not stopped, "\n".join(stopped)
     assert len(report.rows) == len(CATALOGUE)
     assert report.count("passed-wrong") == report.count("failed-correct") == report.count("misdiagnosed") == 0
     assert report.exit_code == 0
@@ -98,9 +108,11 @@ def test_every_variant_gets_its_verdict_and_diagnosis(report, capsys):
 
 @pytest.mark.slow
 def test_the_hidden_checks_alone_also_fail_and_name_every_wrong_variant(report):
-    """A failing visible check hides the hidden checks; on their own they must hold too."""
+    """A failing visible check hides the hidden checks; on their own they must hold too,
+    except on the mistakes the catalogue says only the visible check names (caught_by=VISIBLE)."""
     judged = [r for r in report.rows if r.variant.verdict == WRONG]
     assert all(r.hidden_points is not None for r in judged)
+    judged = [r for r in judged if r.variant.caught_by != VISIBLE]
     full = [r.variant.id for r in judged if r.hidden_points >= r.max_points]
     unnamed = [f"{r.variant.id}: {r.hidden_diagnosis}" for r in judged if r.hidden_missing_keywords]
     assert not full, f"the hidden checks alone give full points to {full}"
@@ -119,7 +131,9 @@ def test_the_matrix_has_a_line_per_variant_and_the_rates(report):
     assert f"passed-wrong:   0 of {wrong_count} wrong variants" in text
     assert f"failed-correct: 0 of {correct_count} correct variants" in text
     assert f"misdiagnosed:   0 of {wrong_count}" in text
-    assert f"hidden checks alone (informational): 0 of {wrong_count} wrong variants would earn full points; 0 " in text
+    visible_only = sum(1 for v in CATALOGUE if v.verdict == WRONG and v.caught_by == VISIBLE)
+    alone = re.search(rf"hidden checks alone \(informational\): (\d+) of {wrong_count} wrong variants would earn full points; (\d+) ", text)
+    assert alone and int(alone[1]) <= visible_only and int(alone[2]) <= visible_only, alone
 
 
 @pytest.mark.slow

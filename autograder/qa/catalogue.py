@@ -17,6 +17,13 @@ at once) of the reference body, which asserts that the text it replaces is still
 there, so a change to the reference cannot quietly turn a mistake into a right
 answer; or the whole solution cell as a student would write it (:func:`source`).
 Other cells of the variant's notebook hold the reference.
+
+A wrong variant also says which checks catch it (``caught_by``): by default
+both the notebook's visible check (what the student hears before submitting)
+and the hidden checks on their own name it; :data:`VISIBLE` marks a mistake only
+the visible check names, :data:`HIDDEN` one the visible check lets through.
+``tests/test_visible_checks.py`` runs every variant through its visible check
+in-process, ``tests/test_mutants.py`` through the hidden checks alone.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from autograder.course.registry import NOTEBOOKS, notebook_of
 from autograder.qa.sample_class import Edit
 
 WRONG, CORRECT, CHEAT = "wrong", "correct", "cheat"
+# Which checks catch a wrong variant and name it with its keywords.
+BOTH, VISIBLE, HIDDEN = "both", "visible", "hidden"
 
 @dataclass(frozen=True)
 class Source:
@@ -69,14 +78,15 @@ class Variant:
     code: Edit | Edits | Source
     keywords: tuple[str, ...] = ()  # WRONG only: all must appear in the diagnosis
     what: str = ""  # the variant in plain words
+    caught_by: str = BOTH  # WRONG only: BOTH, VISIBLE (the hidden checks alone miss or misname it) or HIDDEN
 
     @property
     def stem(self) -> str:
         return notebook_of(self.function).stem
 
 
-def wrong(id: str, function: str, code, *keywords: str, what: str = "") -> Variant:
-    return Variant(id, function, WRONG, code, tuple(keywords), what)
+def wrong(id: str, function: str, code, *keywords: str, what: str = "", caught_by: str = BOTH) -> Variant:
+    return Variant(id, function, WRONG, code, tuple(keywords), what, caught_by)
 
 
 def correct(id: str, function: str, code, what: str = "") -> Variant:
@@ -106,6 +116,15 @@ INIT = [
     wrong("zeros-flat-bias", ZEROS, Edit(ZB, "np.zeros(layers_dims[l])"), "column", what="1-D biases"),
     wrong("zeros-integers", ZEROS, Edit(ZW, "np.zeros((layers_dims[l], layers_dims[l - 1]), dtype=int)"), "floating point",
           what="integer weights"),
+    wrong("zeros-numbered-from-0", ZEROS, source("""
+        def initialize_parameters_zeros(layers_dims):
+            parameters = {}
+            for l in range(len(layers_dims) - 1):
+                parameters["W" + str(l)] = np.zeros((layers_dims[l + 1], layers_dims[l]))
+                parameters["b" + str(l)] = np.zeros((layers_dims[l + 1], 1))
+            return parameters
+        """), "numbered from 1", what="layers numbered from 0: keys W0, b0, ...",
+          caught_by=VISIBLE),  # the hidden checks alone say the last layer is missing
     correct("zeros-zip", ZEROS, source("""
         def initialize_parameters_zeros(layers_dims):
             parameters = {}
@@ -143,6 +162,16 @@ INIT += [
           "rng argument", what="draws from np.random instead of rng"),
     wrong("random-loop-one-short", RANDOM, Edit(LOOP, "for l in range(1, len(layers_dims) - 1):"), "last layer is missing",
           what="the loop stops one layer early"),
+    wrong("random-uniform-same-spread", RANDOM,
+          Edit(RW, "rng.uniform(-10 * np.sqrt(3), 10 * np.sqrt(3), (layers_dims[l], layers_dims[l - 1]))"), "uniform",
+          what="uniform draws with the right spread (std 10): only their shape is wrong"),
+    wrong("random-fixed-seed", RANDOM, Edit(LOOP, "rng = np.random.default_rng(0)\n    " + LOOP), "rng argument",
+          what="a generator of its own, seeded 0, instead of the rng argument"),
+    wrong("random-one-draw-per-layer", RANDOM, Edit(RW, "np.full((layers_dims[l], layers_dims[l - 1]), rng.standard_normal() * 10)"),
+          "symmetry", what="one draw per layer, copied into every weight",
+          caught_by=VISIBLE),  # the hidden checks alone say the weights are not centred on 0
+    wrong("random-transposed", RANDOM, Edit(RW, "rng.standard_normal((layers_dims[l - 1], layers_dims[l])) * 10"), "transposed",
+          what="W of shape (n[l-1], n[l])"),
     correct("random-normal", RANDOM, Edit(RW, "rng.normal(0, 10, (layers_dims[l], layers_dims[l - 1]))"),
             what="rng.normal(0, 10, shape)"),
     correct("random-transposed-draw", RANDOM, Edit(RW, "10 * rng.standard_normal((layers_dims[l - 1], layers_dims[l])).T"),
@@ -157,6 +186,7 @@ INIT += [
                 parameters["b" + str(l)] = np.zeros((layers_dims[l], 1))
             return parameters
         """), what="in-place scaling"),
+    correct("random-float32-biases", RANDOM, Edit(ZB, "np.zeros((layers_dims[l], 1), dtype=np.float32)"), what="float32 zero biases"),
 ]
 
 HE = "initialize_parameters_he"
@@ -243,6 +273,16 @@ REG = [
           what="the cross-entropy term forgotten"),
     wrong("cost-minus-penalty", COST, Edit("compute_cost(A3, Y) + ", "compute_cost(A3, Y) - "), "grow",
           what="the penalty subtracted"),
+    wrong("cost-squares-in-place", COST, source("""
+        def compute_cost_with_regularization(A3, Y, parameters, lambd):
+            m = Y.shape[1]
+            total = 0.0
+            for key in ("W1", "W2", "W3"):
+                parameters[key] **= 2
+                total += np.sum(parameters[key])
+            return compute_cost(A3, Y) + lambd / (2 * m) * total
+        """), "in place", what="squares the caller's weights in place",
+          caught_by=VISIBLE),  # the hidden checks alone give it full points
     correct("cost-w-squared", COST, Edit(SQ, "np.sum(value ** 2)"), what="np.sum(W ** 2)"),
     correct("cost-w-times-w", COST, Edit(SQ, "np.sum(value * value)"), what="np.sum(W * W)"),
     correct("cost-norm-squared", COST, Edit(SQ, "np.linalg.norm(value) ** 2"), what="np.linalg.norm(W) ** 2"),
@@ -274,6 +314,8 @@ REG += [
           what="the term subtracted"),
     wrong("l2-back-scales-dW", L2B, Edit(TERM, 'gradients[f"dW{l}"] = gradients[f"dW{l}"] * (1 + lambd / m)'),
           "multiple of W", what="dW scaled by (1 + lambd/m) instead of adding lambd/m W"),
+    wrong("l2-back-sign-of-W", L2B, Edit(TERM, TERM.replace('cache[f"W{l}"]', 'np.sign(cache[f"W{l}"])')), "multiple of W",
+          what="lambd/m sign(W), the L1 term, instead of lambd/m W"),
     wrong("l2-back-changes-cache", L2B, Edit(TERM, 'cache[f"W{l}"] *= lambd / m\n        gradients[f"dW{l}"] += cache[f"W{l}"]'),
           "in place", what="scales the cache's weights in place"),
     correct("l2-back-in-place", L2B, Edit(TERM, 'gradients[f"dW{l}"] += (lambd / m) * cache[f"W{l}"]'),
@@ -346,6 +388,10 @@ REG += [
     wrong("dropout-global-state", DOF,
           edits((D1, "D1 = np.random.rand(*A1.shape) < keep_prob"), (D2, "D2 = np.random.rand(*A2.shape) < keep_prob")),
           "rng argument", what="draws from np.random instead of rng"),
+    wrong("dropout-caches-unmasked", DOF,
+          edits((S1, "A1_dropped = A1 * D1 / keep_prob"), ("Z2 = W2 @ A1 + b2", "Z2 = W2 @ A1_dropped + b2"),
+                (S2, "A2_dropped = A2 * D2 / keep_prob"), ("Z3 = W3 @ A2 + b3", "Z3 = W3 @ A2_dropped + b3")),
+          "mask D1", what="the cache keeps A1 and A2 before the mask and the scaling"),
     correct("dropout-bool-mask", DOF,
             edits((D1, "D1 = np.less(rng.random(A1.shape), keep_prob)"), (S1, "A1 = np.multiply(A1, D1) / keep_prob"),
                   (D2, "D2 = np.less(rng.random(A2.shape), keep_prob)"), (S2, "A2 = np.multiply(A2, D2) / keep_prob")),
@@ -412,6 +458,16 @@ REG += [
     wrong("dropout-back-times-keep-prob", DOB, _back('dA2 = dA2 * cache["D2"] * keep_prob', 'dA1 = dA1 * cache["D1"] * keep_prob'),
           "multiplied by keep_prob", what="multiplied by keep_prob"),
     wrong("dropout-back-layer-1-unmasked", DOB, _back(B2, "dA1 = dA1"), "not masked with D1", what="only one layer masked"),
+    wrong("dropout-back-layer-2-unmasked", DOB, _back("dA2 = dA2", B1), "not masked with D2", what="only layer 1 masked"),
+    wrong("dropout-back-redrawn-seeded", DOB,
+          edits(("m = X.shape[1]", "m = X.shape[1]\n    rng = np.random.default_rng(0)"),
+                (B2, "dA2 = dA2 * (rng.random(dA2.shape) < keep_prob) / keep_prob"),
+                (B1, "dA1 = dA1 * (rng.random(dA1.shape) < keep_prob) / keep_prob")),
+          "forward pass", "mask", what="masks redrawn from a generator seeded 0: the same every call, but not the forward pass's"),
+    wrong("dropout-back-dW3-before-mask", DOB, Edit("dW3 = dZ3 @ A2.T / m", 'dW3 = dZ3 @ relu(cache["Z2"]).T / m'), "dW3",
+          what="dW3 from relu(Z2), the activations before the mask and the scaling"),
+    wrong("dropout-back-dW2-before-mask", DOB, Edit("dW2 = dZ2 @ A1.T / m", 'dW2 = dZ2 @ relu(cache["Z1"]).T / m'), "dW2",
+          what="dW2 from relu(Z1), the activations before the mask and the scaling"),
     wrong("dropout-back-wrong-mask", DOB, _back(B2, 'dA1 = dA1 * cache["D2"] / keep_prob'), "other layer's mask",
           what="dA1 masked with D2"),
     wrong("dropout-back-swapped-masks", DOB, _back('dA2 = dA2 * cache["D1"] / keep_prob', 'dA1 = dA1 * cache["D2"] / keep_prob'),
@@ -429,6 +485,10 @@ REG += [
                                                 'dA1 *= cache["D1"]\n    dA1 /= keep_prob'), what="in-place updates"),
     correct("dropout-back-multiply", DOB, _back('dA2 = np.multiply(dA2, cache["D2"]) / keep_prob',
                                                 'dA1 = np.multiply(dA1, cache["D1"]) * (1 / keep_prob)'), what="np.multiply"),
+    correct("dropout-back-recomputed-A", DOB,
+            Edit('A1, A2, A3 = cache["A1"], cache["A2"], cache["A3"]',
+                 'A3 = cache["A3"]\n    A1 = relu(cache["Z1"]) * cache["D1"] / keep_prob\n    A2 = relu(cache["Z2"]) * cache["D2"] / keep_prob'),
+            what="A1 and A2 recomputed from Z and the masks instead of read from the cache"),
 ]
 
 # ================================================================ notebook 03: gradient checking
@@ -466,6 +526,8 @@ GRAD = [
     wrong("gc-squared-norms", GC, Edit(f"{NUMERATOR}\n    {DENOMINATOR}",
                                        "numerator = (grad - gradapprox) ** 2\n    denominator = grad ** 2 + gradapprox ** 2"),
           "squared", what="squares instead of norms"),
+    wrong("gc-signed-difference", GC, Edit(NUMERATOR, "numerator = grad - gradapprox"), "negative",
+          what="grad - gradapprox without its norm: the sign survives"),
     correct("gc-numerator-reversed", GC, Edit(NUMERATOR, "numerator = np.linalg.norm(gradapprox - grad)"),
             what="numerator in the other order"),
     correct("gc-abs", GC, Edit(f"{NUMERATOR}\n    {DENOMINATOR}",
@@ -528,6 +590,25 @@ GRAD += [
             gradapprox = np.array(gradapprox).reshape(-1, 1)
             return np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox))
         """), "in place", what="perturbs the caller's parameters in place and never restores them"),
+    wrong("gcn-parameters-restored-by-arithmetic", GCN, source("""
+        def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, cost_function=None):
+            if cost_function is None:
+                cost_function = forward_propagation_n
+            _, layout = dictionary_to_vector(parameters)
+            grad = gradients_to_vector(gradients, layout)
+            approx = []
+            for name, shape in layout:
+                for index in np.ndindex(*shape):
+                    parameters[name][index] += epsilon
+                    J_plus, _ = cost_function(X, Y, parameters)
+                    parameters[name][index] -= 2 * epsilon
+                    J_minus, _ = cost_function(X, Y, parameters)
+                    parameters[name][index] += epsilon
+                    approx.append((J_plus - J_minus) / (2 * epsilon))
+            gradapprox = np.array(approx).reshape(-1, 1)
+            return np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox))
+        """), "in place", what="moves the caller's parameters by +eps, -2 eps, +eps: back only up to rounding",
+          caught_by=HIDDEN),  # the visible check allows rounding, the hidden checks want the parameters bit for bit
     wrong("gcn-whole-vector", GCN, _loop(("theta_plus[i] += epsilon", "theta_plus += epsilon"), ("theta_minus[i] -= epsilon", "theta_minus -= epsilon")),
           "whole vector", what="the whole vector perturbed"),
     wrong("gcn-theta-plus-reused", GCN, _loop(("vector_to_dictionary(theta_minus, layout)", "vector_to_dictionary(theta_plus, layout)")),
@@ -601,6 +682,25 @@ GRAD += [
             gradapprox = np.array(approx).reshape(grad.shape)
             return float(np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox)))
         """), what="perturbs copies of the parameter dict, entry by entry in layout order"),
+    correct("gcn-restore-parameters", GCN, source("""
+        def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, cost_function=None):
+            if cost_function is None:
+                cost_function = forward_propagation_n
+            _, layout = dictionary_to_vector(parameters)
+            grad = gradients_to_vector(gradients, layout)
+            approx = []
+            for name, shape in layout:
+                for index in np.ndindex(*shape):
+                    original = parameters[name][index]
+                    parameters[name][index] = original + epsilon
+                    J_plus, _ = cost_function(X, Y, parameters)
+                    parameters[name][index] = original - epsilon
+                    J_minus, _ = cost_function(X, Y, parameters)
+                    parameters[name][index] = original
+                    approx.append((J_plus - J_minus) / (2 * epsilon))
+            gradapprox = np.array(approx).reshape(-1, 1)
+            return np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox))
+        """), what="moves the caller's parameters entry by entry and writes each original value back"),
 ]
 
 # ================================================================ cheats: delegating to what the student can import
@@ -608,7 +708,7 @@ GRAD += [
 CHEATS = [
     cheat("cheat-zeros-l2-parameters", ZEROS, source("""
         def initialize_parameters_zeros(layers_dims):
-            return {key: value * 0 for key, value in checks._l2_parameters().items()}
+            return {key: value * 0 for key, value in checks.regularization.l2_parameters().items()}
         """), what="the visible L2 check's fixed parameters, zeroed"),
     cheat("cheat-cost-quartic-fixture", COST, source("""
         def compute_cost_with_regularization(A3, Y, parameters, lambd):
@@ -634,7 +734,7 @@ CHEATS = [
         """), what="the given forward pass, masks of ones"),
     cheat("cheat-dropout-forward-stored", DOF, source("""
         def forward_propagation_with_dropout(X, parameters, keep_prob, rng):
-            stored = checks._EXPECTED["backward_propagation_with_dropout"]["cache"]
+            stored = checks.cases.EXPECTED["backward_propagation_with_dropout"]["cache"]
             cache = {key: np.array(value) for key, value in stored.items()}
             return cache["A3"], cache
         """), what="the dropout cache stored for the visible backward check"),
@@ -642,7 +742,7 @@ CHEATS = [
         def backward_propagation_with_dropout(X, Y, cache, keep_prob):
             if keep_prob == 1:
                 return backward_propagation(X, Y, cache)
-            return {key: np.array(value) for key, value in checks._EXPECTED["backward_propagation_with_dropout"]["gradients"].items()}
+            return {key: np.array(value) for key, value in checks.cases.EXPECTED["backward_propagation_with_dropout"]["gradients"].items()}
         """), what="the gradients stored for the visible check's fixed case (the given backward pass when keep_prob = 1)"),
     cheat("cheat-dropout-backward-plain", DOB, source("""
         def backward_propagation_with_dropout(X, Y, cache, keep_prob):
@@ -650,7 +750,7 @@ CHEATS = [
         """), what="the given backward pass, masks ignored"),
     cheat("cheat-forward-cubic-fixture", "forward_propagation", source("""
         def forward_propagation(x, theta):
-            return checks._fixture_forward_cubic(x, theta)
+            return checks.stand_ins.forward_cubic(x, theta)
         """), what="the visible checks' cubic stand-in"),
     cheat("cheat-gc-stand-in-costs", "gradient_check", source("""
         def gradient_check(x, theta, epsilon=1e-7):
@@ -660,7 +760,7 @@ CHEATS = [
         """), what="the grader's linear stand-in, compared with itself"),
     cheat("cheat-gcn-half-square", "gradient_check_n", source("""
         def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, cost_function=None):
-            return float(checks._fixture_cost_half_square(X, Y, parameters)[0]) * 0
+            return float(checks.stand_ins.cost_half_square(X, Y, parameters)[0]) * 0
         """), what="the visible checks' stand-in cost, zeroed: claims every gradient is right"),
 ]
 

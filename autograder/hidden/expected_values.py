@@ -10,7 +10,7 @@ cases (``dlwork.checks.cases``).
 The file is derived, never edited by hand. After changing the reference or a
 fixed case, regenerate it (a test fails until then)::
 
-    .venv/bin/python -m autograder.course.expected_values
+    .venv/bin/python -m autograder.hidden.expected_values
 
 It imports the support package and the reference when it computes, not when it
 is imported (the entry point below puts them on ``sys.path``).
@@ -28,7 +28,7 @@ PATH = registry.NOTEBOOK_DIR / "dlwork" / "checks" / "expected_values.json"
 # Shipped to students: says what the file is without naming the hidden reference module
 # (autograder.course.builder.release_leaks refuses a release that mentions it).
 ABOUT = ("Expected values of the visible checks' fixed cases, derived from the reference answers. "
-         "Generated: do not edit; regenerate with `python -m autograder.course.expected_values`.")
+         "Generated: do not edit; regenerate with `python -m autograder.hidden.expected_values`.")
 
 
 def backward_propagation_with_dropout() -> dict:

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lab course clean
+.PHONY: demo test test-fast lint format lab course clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -16,9 +16,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m autograder demo
 
-## make test: the whole test suite
-test: $(STAMP)
+## make test: lint and formatting, then the whole test suite
+test: lint
 	$(PY) -m pytest
+
+## make lint: ruff's checks and the formatter's verdict (configured in pyproject.toml)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## make format: let ruff format the code and fix what it can
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 ## make test-fast: every test not marked slow, for the edit-test loop (make test before committing)
 test-fast: $(STAMP)

@@ -28,8 +28,9 @@ BEFORE_THE_SANDBOX = "93e3ed9"  # the last commit whose student processes were n
 
 def grade_seconds(tree: Path, course: Path) -> float:
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "autograder", "grade", "--course", str(course), "--force"],
-                   cwd=tree, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--force"], cwd=tree, check=True, capture_output=True
+    )
     return time.monotonic() - started
 
 
@@ -53,8 +54,14 @@ def build(tree: Path, course: Path, students: int) -> int:
         "sample_class.write_class(course, students)\n"
         "print(len(students) * len(STEMS))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=tree, check=True, capture_output=True, text=True,
-                          env={"PYTHONPATH": f"{tree}:{tree / 'notebooks'}", "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tree,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{tree}:{tree / 'notebooks'}", "PATH": "/usr/bin:/bin"},
+    )
     return int(done.stdout.strip().splitlines()[-1])
 
 
@@ -64,8 +71,11 @@ def process_start_seconds(repeats: int = 30) -> float:
     from autograder.sandbox import Cell, Limits, Session
 
     times = []
-    session = Session([Cell("setup", "import numpy as np", "setup"), Cell("f", "def f(x):\n    return x + 1\n", "solution")],
-                      Path(tempfile.mkdtemp()), Limits())
+    session = Session(
+        [Cell("setup", "import numpy as np", "setup"), Cell("f", "def f(x):\n    return x + 1\n", "solution")],
+        Path(tempfile.mkdtemp()),
+        Limits(),
+    )
     session.function("f")(1)  # the zygote starts here
     for _ in range(repeats):
         session.close()

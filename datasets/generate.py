@@ -25,9 +25,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import h5py
 import numpy as np
@@ -168,8 +168,13 @@ SPECS: tuple[Spec, ...] = (
         make=make_moons_noisy,
         seed=0,
         params={
-            "m_train": 60, "m_test": 500, "noise": 0.2, "separation": 1.3,
-            "flipped": 6, "flipped_test": 50, "scale": 2.0,
+            "m_train": 60,
+            "m_test": 500,
+            "noise": 0.2,
+            "separation": 1.3,
+            "flipped": 6,
+            "flipped_test": 50,
+            "scale": 2.0,
         },
         depicts=(
             "Two half-moons in the plane, label 0 on the upper one and label 1 on the lower one, "
@@ -220,7 +225,7 @@ def card_text(spec: Spec, arrays: Arrays) -> str:
         f"# Dataset `{spec.name}`",
         "",
         f"File: `datasets/{spec.name}.h5`, made by `python datasets/generate.py` "
-        f"(function `{spec.make.__name__}`); load it with `dlwork.data.load_dataset(\"{spec.name}\")`, "
+        f'(function `{spec.make.__name__}`); load it with `dlwork.data.load_dataset("{spec.name}")`, '
         "which returns float64 arrays.",
         "",
         "## What it depicts",
@@ -274,9 +279,7 @@ def check(directory: Path = HERE) -> list[str]:
             for key in KEYS:
                 a, b = fresh[key], stored[key]
                 if a.dtype != b.dtype or a.shape != b.shape or not np.array_equal(a, b):
-                    problems.append(
-                        f"{h5_path.name}:{key}: stored {b.dtype}{b.shape} differs from regenerated {a.dtype}{a.shape}"
-                    )
+                    problems.append(f"{h5_path.name}:{key}: stored {b.dtype}{b.shape} differs from regenerated {a.dtype}{a.shape}")
         if not card_path.exists():
             problems.append(f"{card_path.name}: missing")
             continue

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import contract, registry
+from autograder.course import registry
 
 REPO = registry.REPO
 

@@ -18,13 +18,13 @@ full marks, and the case would fail.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from autograder.qa.sample_class import Edit, Raw
 from autograder.course.contract import reference_body
 from autograder.course.registry import REPO
+from autograder.qa.sample_class import Edit, Raw
 
 I1, I3 = "01_initialization", "03_gradient_checking"
 HE, ZEROS, RANDOM = "initialize_parameters_he", "initialize_parameters_zeros", "initialize_parameters_random"
@@ -160,53 +160,118 @@ SEED_REPLY = (  # a whole, well-formed frame whose result names np.random.seed a
 
 CASES = [
     Case("syntax-error", "a syntax error in the He cell", {HE: Raw(HE_DEF + "    return {\n")}, zero=(HE,), reason="SyntaxError"),
-    Case("import-time-error", "a cell that raises when it runs", {HE: he("return {}", prelude="raise RuntimeError('boom at import')\n")}, zero=(HE,), reason="boom at import"),
+    Case(
+        "import-time-error",
+        "a cell that raises when it runs",
+        {HE: he("return {}", prelude="raise RuntimeError('boom at import')\n")},
+        zero=(HE,),
+        reason="boom at import",
+    ),
     Case("error-in-function", "the function raises", {HE: he("raise ValueError('student bug')")}, zero=(HE,), reason="ValueError"),
     Case("infinite-loop", "an infinite loop in the function", {HE: he("while True:\n    pass")}, zero=(HE,), reason="did not finish"),
-    Case("top-level-loop", "an infinite loop at the top of a cell", {RANDOM: Raw("while True:\n    pass\n")}, zero=(RANDOM,), reason="did not finish"),
-    Case("deep-recursion", "unbounded recursion", {HE: he("def down(n):\n    return down(n + 1)\nreturn down(0)")}, zero=(HE,), reason="RecursionError"),
+    Case(
+        "top-level-loop",
+        "an infinite loop at the top of a cell",
+        {RANDOM: Raw("while True:\n    pass\n")},
+        zero=(RANDOM,),
+        reason="did not finish",
+    ),
+    Case(
+        "deep-recursion",
+        "unbounded recursion",
+        {HE: he("def down(n):\n    return down(n + 1)\nreturn down(0)")},
+        zero=(HE,),
+        reason="RecursionError",
+    ),
     Case("memory-bomb", "allocates 16 GB", {HE: he("hog = np.ones(2 ** 31)\nreturn {'W1': hog}")}, zero=(HE,), reason=""),
-    Case("prints-100MB", "prints 100 MB, then answers correctly", {HE: Edit("parameters = {}", "print('x' * 100_000_000)\n    parameters = {}")}),
+    Case(
+        "prints-100MB",
+        "prints 100 MB, then answers correctly",
+        {HE: Edit("parameters = {}", "print('x' * 100_000_000)\n    parameters = {}")},
+    ),
     Case("sys-exit", "sys.exit() in the function", {HE: he("import sys\nsys.exit(0)")}, zero=(HE,), reason="SystemExit"),
     Case("os-exit", "os._exit() in the function", {HE: he("import os\nos._exit(0)")}, zero=(HE,), reason="stopped"),
     Case("keyboard-interrupt", "raises KeyboardInterrupt", {HE: he("raise KeyboardInterrupt")}, zero=(HE,), reason="KeyboardInterrupt"),
-    Case("system-exit-cell", "raise SystemExit at the top of a cell", {HE: he("return {}", prelude="raise SystemExit(3)\n")}, zero=(HE,), reason="SystemExit"),
+    Case(
+        "system-exit-cell",
+        "raise SystemExit at the top of a cell",
+        {HE: he("return {}", prelude="raise SystemExit(3)\n")},
+        zero=(HE,),
+        reason="SystemExit",
+    ),
     Case(
         "always-equal",
         "returns an object equal to everything",
-        {HE: he("return Anything()", prelude="class Anything(dict):\n    def __eq__(self, other):\n        return True\n    def __getitem__(self, key):\n        return self\n")},
+        {
+            HE: he(
+                "return Anything()",
+                prelude="class Anything(dict):\n    def __eq__(self, other):\n        return True\n    def __getitem__(self, key):\n        return self\n",
+            )
+        },
         zero=(HE,),
     ),
     Case(
         "lying-ndarray",
         "returns an ndarray subclass whose comparisons always say yes",
-        {HE: he(
-            "return {k: np.zeros((1, 1)).view(Liar) for k in ('W1', 'b1', 'W2', 'b2')}",
-            prelude="class Liar(np.ndarray):\n    def __eq__(self, other):\n        return np.ones(np.shape(other), bool)\n    def __array_ufunc__(self, *a, **k):\n        return True\n",
-        )},
+        {
+            HE: he(
+                "return {k: np.zeros((1, 1)).view(Liar) for k in ('W1', 'b1', 'W2', 'b2')}",
+                prelude="class Liar(np.ndarray):\n    def __eq__(self, other):\n        return np.ones(np.shape(other), bool)\n    def __array_ufunc__(self, *a, **k):\n        return True\n",
+            )
+        },
         zero=(HE,),
     ),
-    Case("nan", "returns NaN weights", {HE: Edit("rng.standard_normal((layers_dims[l], fan_in)) * np.sqrt(2.0 / fan_in)", "np.full((layers_dims[l], fan_in), np.nan)")}, zero=(HE,), reason="NaN"),
-    Case("wrong-type", "returns a list", {ZEROS: Raw("def initialize_parameters_zeros(layers_dims):\n    return [0] * len(layers_dims)\n")}, zero=(ZEROS,)),
+    Case(
+        "nan",
+        "returns NaN weights",
+        {HE: Edit("rng.standard_normal((layers_dims[l], fan_in)) * np.sqrt(2.0 / fan_in)", "np.full((layers_dims[l], fan_in), np.nan)")},
+        zero=(HE,),
+        reason="NaN",
+    ),
+    Case(
+        "wrong-type",
+        "returns a list",
+        {ZEROS: Raw("def initialize_parameters_zeros(layers_dims):\n    return [0] * len(layers_dims)\n")},
+        zero=(ZEROS,),
+    ),
     Case(
         "patch-numpy",
         "patches np.allclose/array_equal/isclose, answers wrong",
-        {HE: he("return initialize_parameters_zeros(layers_dims)", prelude="np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n")},
+        {
+            HE: he(
+                "return initialize_parameters_zeros(layers_dims)",
+                prelude="np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n",
+            )
+        },
         zero=(HE,),
     ),
     Case(
         "patch-checks",
         "replaces the check functions, answers wrong",
-        {HE: he(
-            "return initialize_parameters_zeros(layers_dims)",
-            prelude="from dlwork import checks\nchecks.check_initialize_parameters_he = lambda f: None\nchecks.CheckFailure = type('Never', (Exception,), {})\n",
-        )},
+        {
+            HE: he(
+                "return initialize_parameters_zeros(layers_dims)",
+                prelude="from dlwork import checks\nchecks.check_initialize_parameters_he = lambda f: None\nchecks.CheckFailure = type('Never', (Exception,), {})\n",
+            )
+        },
         zero=(HE,),
     ),
     Case("deleted-checks", "deletes every check cell (answers right)", file_hook=_drop_checks, reason="deleted"),
     Case("edited-checks", "replaces every check cell (answers right)", file_hook=_edit_checks, reason="edited"),
-    Case("renamed", "renames the graded function", {HE: Raw(HE_DEF.replace("initialize_parameters_he", "initialize_parameters_He") + "    return {}\n")}, zero=(HE,), reason="not defined"),
-    Case("signature", "changes the signature", {HE: Raw("def initialize_parameters_he(layers_dims):\n    return {}\n")}, zero=(HE,), reason="signature"),
+    Case(
+        "renamed",
+        "renames the graded function",
+        {HE: Raw(HE_DEF.replace("initialize_parameters_he", "initialize_parameters_He") + "    return {}\n")},
+        zero=(HE,),
+        reason="not defined",
+    ),
+    Case(
+        "signature",
+        "changes the signature",
+        {HE: Raw("def initialize_parameters_he(layers_dims):\n    return {}\n")},
+        zero=(HE,),
+        reason="signature",
+    ),
     Case(
         "import-reference",
         "imports source_solutions",
@@ -217,88 +282,172 @@ CASES = [
     Case(
         "read-reference",
         "reads the reference and the hidden checks from disk and runs them",
-        {HE: he(f"hidden = open({str(HIDDEN)!r}).read()\nspace = {{}}\nexec(open({str(SECRET)!r}).read(), space)\nreturn space['initialize_parameters_he'](layers_dims, rng)")},
+        {
+            HE: he(
+                f"hidden = open({str(HIDDEN)!r}).read()\nspace = {{}}\nexec(open({str(SECRET)!r}).read(), space)\nreturn space['initialize_parameters_he'](layers_dims, rng)"
+            )
+        },
         zero=(HE,),
         reason="No such file",
     ),
     Case(
         "write-course",
         "tries to overwrite the gradebook, the course and the repository",
-        {ZEROS: Edit(
-            "parameters = {}",
-            "import glob, os\n"
-            "    targets = glob.glob('/tmp/pytest-of-*/pytest-*/*/course/gradebook.db') + glob.glob('/tmp/*/course/gradebook.db')\n"
-            "    for target in targets[:50] + [" + repr(str(REPO / "README.md")) + ", " + repr(str(REPO / "course" / "gradebook.db")) + "]:\n"
-            "        try:\n"
-            "            open(target, 'w').write('pwned')\n"
-            "        except OSError:\n"
-            "            pass\n"
-            "    parameters = {}",
-        )},
+        {
+            ZEROS: Edit(
+                "parameters = {}",
+                "import glob, os\n"
+                "    targets = glob.glob('/tmp/pytest-of-*/pytest-*/*/course/gradebook.db') + glob.glob('/tmp/*/course/gradebook.db')\n"
+                "    for target in targets[:50] + ["
+                + repr(str(REPO / "README.md"))
+                + ", "
+                + repr(str(REPO / "course" / "gradebook.db"))
+                + "]:\n"
+                "        try:\n"
+                "            open(target, 'w').write('pwned')\n"
+                "        except OSError:\n"
+                "            pass\n"
+                "    parameters = {}",
+            )
+        },
     ),
     Case(
         "outliving-process",
         "starts processes that outlive the call (a daemon, a double fork)",
-        {HE: Edit(
-            "parameters = {}",
-            "import os, subprocess, sys\n"
-            "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True)\n"
-            "    if os.fork() == 0:\n"
-            "        os.setsid()\n"
-            "        os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(601)'])\n"
-            "    parameters = {}",
-        )},
+        {
+            HE: Edit(
+                "parameters = {}",
+                "import os, subprocess, sys\n"
+                "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True)\n"
+                "    if os.fork() == 0:\n"
+                "        os.setsid()\n"
+                "        os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(601)'])\n"
+                "    parameters = {}",
+            )
+        },
     ),
     Case("fork-bomb", "a fork bomb", {HE: he("import os\nwhile True:\n    os.fork()")}, zero=(HE,)),
     Case(
         "protocol-garbage",
         "writes garbage to every open file descriptor",
-        {HE: he("import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'\\x00\\x00\\x00\\x05{\"a\":')\n    except OSError:\n        pass\nreturn {}")},
+        {
+            HE: he(
+                "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'\\x00\\x00\\x00\\x05{\"a\":')\n    except OSError:\n        pass\nreturn {}"
+            )
+        },
         zero=(HE,),
         reason="garbage",
     ),
     Case(
         "liar-zeros",
         "returns the right keys, shapes and dtype; the values are ones, and ==, np.any, np.array_equal lie",
-        {ZEROS: Raw(LIAR + "def initialize_parameters_zeros(layers_dims):\n"
-                    "    return {f'{k}{l}': np.ones((layers_dims[l], layers_dims[l - 1] if k == 'W' else 1)).view(Liar)\n"
-                    "            for l in range(1, len(layers_dims)) for k in 'Wb'}\n")},
+        {
+            ZEROS: Raw(
+                LIAR + "def initialize_parameters_zeros(layers_dims):\n"
+                "    return {f'{k}{l}': np.ones((layers_dims[l], layers_dims[l - 1] if k == 'W' else 1)).view(Liar)\n"
+                "            for l in range(1, len(layers_dims)) for k in 'Wb'}\n"
+            )
+        },
         zero=(ZEROS,),
         reason="non-zero",
     ),
-    Case("repo-copy", "reads the reference from a full copy of the repository in another temp folder",
-         {HE: _stolen_he("space = {}\nexec(open(@@REPO_COPY@@ + '/source_solutions/initialization.py').read(), space)")},
-         zero=(HE,), reason="No such file"),
-    Case("home-file", "reads a file in the grading user's home folder", {HE: _stolen_he("open(@@HOME_CANARY@@).read()")},
-         zero=(HE,), reason="No such file"),
-    Case("repo-root-files", "reads the repository root: README.md, then the grades.csv export writes there",
-         {HE: _stolen_he("import os\nopen(@@REPO@@ + '/README.md').read()\nif os.path.exists(@@REPO@@ + '/grades.csv'):\n    open(@@REPO@@ + '/grades.csv').read()")},
-         zero=(HE,), reason="No such file"),
-    Case("network", "connects to a listener on 127.0.0.1 to send its answers out",
-         {HE: _stolen_he("import socket\nsocket.create_connection(('127.0.0.1', @@PORT@@), timeout=3).sendall(b'stolen')")},
-         zero=(HE,), reason="unreachable"),
-    Case("grader-process", "reads /proc of a process of the grader's, then kills it",
-         {HE: _stolen_he("import os, signal\nopen('/proc/%d/cmdline' % @@GRADER_PID@@).read()\nos.kill(@@GRADER_PID@@, signal.SIGKILL)")},
-         zero=(HE,), reason="No such file"),
-    Case("protocol-rng", "replies with a generator whose bit generator is 'seed' (np.random.seed in the old decoder)",
-         {HE: _stolen_he(SEED_REPLY + "import sys\nsys.modules['wire'].encode = lambda value, allow_refs=False: struct.pack('>I', len(header)) + header")},
-         zero=(HE,), reason="protocol"),
-    Case("protocol-function", "replies with a reference to os.system instead of data",
-         {HE: _stolen_he(SEED_REPLY.replace("{'__rng__': {'__dict__': [['bit_generator', 'seed']]}}", "{'__fn__': 'os:system'}")
-                         + "import sys\nsys.modules['wire'].encode = lambda value, allow_refs=False: struct.pack('>I', len(header)) + header")},
-         zero=(HE,), reason="protocol"),
-    Case("delegate-dropout", "delegates backward_propagation_with_dropout to a dropout backward pass of the visible checks",
-         {"backward_propagation_with_dropout": Raw(
-             "def backward_propagation_with_dropout(X, Y, cache, keep_prob):\n"
-             "    params = {k: cache[k] for k in ('W1', 'b1', 'W2', 'b2', 'W3', 'b3')}\n"
-             "    return checks._dropout_case(X, Y, params, cache['D1'], cache['D2'], keep_prob)[1]\n")},
-         stem="02_regularization", zero=("backward_propagation_with_dropout",)),
-    Case("symlink-solutions", "the submitted notebook is a symbolic link to the course's source notebook (the solutions)",
-         file_hook=_link_to(lambda course: course / "source" / I1 / f"{I1}.ipynb"), ungraded=True, reason="symbolic link"),
-    Case("symlink-shadow", "the submitted notebook is a symbolic link to /etc/shadow (a stand-in in the test's folder)",
-         file_hook=_link_to(_shadow), ungraded=True, reason="symbolic link"),
-    Case("symlink-folder", "the assignment folder is a symbolic link to another student's", file_hook=_link_folder,
-         ungraded=True, reason="symbolic link"),
+    Case(
+        "repo-copy",
+        "reads the reference from a full copy of the repository in another temp folder",
+        {HE: _stolen_he("space = {}\nexec(open(@@REPO_COPY@@ + '/source_solutions/initialization.py').read(), space)")},
+        zero=(HE,),
+        reason="No such file",
+    ),
+    Case(
+        "home-file",
+        "reads a file in the grading user's home folder",
+        {HE: _stolen_he("open(@@HOME_CANARY@@).read()")},
+        zero=(HE,),
+        reason="No such file",
+    ),
+    Case(
+        "repo-root-files",
+        "reads the repository root: README.md, then the grades.csv export writes there",
+        {
+            HE: _stolen_he(
+                "import os\nopen(@@REPO@@ + '/README.md').read()\nif os.path.exists(@@REPO@@ + '/grades.csv'):\n    open(@@REPO@@ + '/grades.csv').read()"
+            )
+        },
+        zero=(HE,),
+        reason="No such file",
+    ),
+    Case(
+        "network",
+        "connects to a listener on 127.0.0.1 to send its answers out",
+        {HE: _stolen_he("import socket\nsocket.create_connection(('127.0.0.1', @@PORT@@), timeout=3).sendall(b'stolen')")},
+        zero=(HE,),
+        reason="unreachable",
+    ),
+    Case(
+        "grader-process",
+        "reads /proc of a process of the grader's, then kills it",
+        {HE: _stolen_he("import os, signal\nopen('/proc/%d/cmdline' % @@GRADER_PID@@).read()\nos.kill(@@GRADER_PID@@, signal.SIGKILL)")},
+        zero=(HE,),
+        reason="No such file",
+    ),
+    Case(
+        "protocol-rng",
+        "replies with a generator whose bit generator is 'seed' (np.random.seed in the old decoder)",
+        {
+            HE: _stolen_he(
+                SEED_REPLY
+                + "import sys\nsys.modules['wire'].encode = lambda value, allow_refs=False: struct.pack('>I', len(header)) + header"
+            )
+        },
+        zero=(HE,),
+        reason="protocol",
+    ),
+    Case(
+        "protocol-function",
+        "replies with a reference to os.system instead of data",
+        {
+            HE: _stolen_he(
+                SEED_REPLY.replace("{'__rng__': {'__dict__': [['bit_generator', 'seed']]}}", "{'__fn__': 'os:system'}")
+                + "import sys\nsys.modules['wire'].encode = lambda value, allow_refs=False: struct.pack('>I', len(header)) + header"
+            )
+        },
+        zero=(HE,),
+        reason="protocol",
+    ),
+    Case(
+        "delegate-dropout",
+        "delegates backward_propagation_with_dropout to a dropout backward pass of the visible checks",
+        {
+            "backward_propagation_with_dropout": Raw(
+                "def backward_propagation_with_dropout(X, Y, cache, keep_prob):\n"
+                "    params = {k: cache[k] for k in ('W1', 'b1', 'W2', 'b2', 'W3', 'b3')}\n"
+                "    return checks._dropout_case(X, Y, params, cache['D1'], cache['D2'], keep_prob)[1]\n"
+            )
+        },
+        stem="02_regularization",
+        zero=("backward_propagation_with_dropout",),
+    ),
+    Case(
+        "symlink-solutions",
+        "the submitted notebook is a symbolic link to the course's source notebook (the solutions)",
+        file_hook=_link_to(lambda course: course / "source" / I1 / f"{I1}.ipynb"),
+        ungraded=True,
+        reason="symbolic link",
+    ),
+    Case(
+        "symlink-shadow",
+        "the submitted notebook is a symbolic link to /etc/shadow (a stand-in in the test's folder)",
+        file_hook=_link_to(_shadow),
+        ungraded=True,
+        reason="symbolic link",
+    ),
+    Case(
+        "symlink-folder",
+        "the assignment folder is a symbolic link to another student's",
+        file_hook=_link_folder,
+        ungraded=True,
+        reason="symbolic link",
+    ),
     Case("dot..dot", "a student folder name with '..' in it (answers right)"),
     Case("...", "a student folder named '...' (answers right)"),
     Case("odd name; $(touch pwned) <b>x &amp; 'quoted'", "shell and HTML characters in the student folder name (answers right)"),
@@ -311,7 +460,11 @@ CASES = [
     Case(
         "grad-check-loop",
         "an infinite loop in gradient_check_n",
-        {"gradient_check_n": Raw("def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, cost_function=None):\n    while True:\n        pass\n")},
+        {
+            "gradient_check_n": Raw(
+                "def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, cost_function=None):\n    while True:\n        pass\n"
+            )
+        },
         stem=I3,
         zero=("gradient_check_n",),
         reason="did not finish",

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import REPO, notebook_path
 
 from autograder import cli
 from autograder.course import builder as build
 from autograder.course import contract, registry
-from conftest import REPO, notebook_path
 
 STEMS = list(registry.STEMS)
 HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -84,7 +84,8 @@ def test_every_stub_raises_not_implemented(stem):
         fn = namespace[function]
         # The stub raises before it reads any argument, so None stands in for each.
         required = [
-            p for p in inspect.signature(fn).parameters.values()
+            p
+            for p in inspect.signature(fn).parameters.values()
             if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
         with pytest.raises(NotImplementedError):
@@ -145,9 +146,11 @@ def test_source_notebook_has_solutions_and_hidden_blocks(built_course, stem):
         meta = contract.nbgrader_meta(want)
         if meta.get("solution"):
             body = contract.reference_body(stem, meta["grade_id"])
-            assert f"{contract.BEGIN}\n{body}\n    {contract.END}" in got.source, f"{stem}: {meta['grade_id']} lacks its marked reference body"
+            assert f"{contract.BEGIN}\n{body}\n    {contract.END}" in got.source, (
+                f"{stem}: {meta['grade_id']} lacks its marked reference body"
+            )
         elif meta.get("grade") and meta["grade_id"].startswith("check_"):
-            function = meta["grade_id"][len("check_"):]
+            function = meta["grade_id"][len("check_") :]
             assert got.source == want.source + "\n" + block.replace("<function name>", function)
             checks += 1
         else:
@@ -192,19 +195,23 @@ def test_release_contains_no_solution_line(built_course):
     source_texts = release_texts(built_course.root / "source")
     missed = [line for line in lines if not any(line in text for text in source_texts.values())]
     assert not missed, f"these reference lines are not even in source/, so the search is broken: {missed}"
-    leaks = [
-        f"{name}: {line}"
-        for name, text in release_texts(built_course.root / "release").items()
-        for line in lines
-        if line in text
-    ]
+    leaks = [f"{name}: {line}" for name, text in release_texts(built_course.root / "release").items() for line in lines if line in text]
     assert not leaks, "solution lines in the release:\n" + "\n".join(leaks)
 
 
 def test_release_contains_no_hidden_tests_or_secret_modules(built_course):
     """No hidden-test or solution marker, no grade_in_kernel, no source_solutions, no autograder import or file in the release."""
     # "autograder" alone may appear in prose; an import of it may not.
-    forbidden = ["BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "grade_in_kernel", "source_solutions", "BEGIN SOLUTION", "END SOLUTION", "from autograder", "import autograder"]
+    forbidden = [
+        "BEGIN HIDDEN TESTS",
+        "END HIDDEN TESTS",
+        "grade_in_kernel",
+        "source_solutions",
+        "BEGIN SOLUTION",
+        "END SOLUTION",
+        "from autograder",
+        "import autograder",
+    ]
     texts = release_texts(built_course.root / "release")
     assert texts, "the release is empty"
     hits = [f"{name}: {word}" for name, text in texts.items() for word in forbidden if word in text]
@@ -224,11 +231,7 @@ def test_release_files_are_the_notebook_and_the_support_package(built_course, st
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     }
     code = "\n".join(c.source for c in code_cells(nb))
-    datasets = {
-        f"datasets/{p.name}": p
-        for p in (REPO / "datasets").glob("*.h5")
-        if f'"{p.stem}"' in code or f"'{p.stem}'" in code
-    }
+    datasets = {f"datasets/{p.name}": p for p in (REPO / "datasets").glob("*.h5") if f'"{p.stem}"' in code or f"'{p.stem}'" in code}
     got = {str(p.relative_to(release)) for p in release.rglob("*") if p.is_file()}
     assert got == {f"{stem}.ipynb", *support, *datasets}
     for rel, original in {**support, **datasets}.items():
@@ -249,7 +252,7 @@ def test_gradebook_has_assignments_and_graded_cells(built_course):
             for name in want:
                 # autograde restores check cells from this source, hidden block included
                 source = gb.find_source_cell(name, stem, stem).source
-                assert f'grade_in_kernel("{name[len("check_"):]}", globals())' in source
+                assert f'grade_in_kernel("{name[len("check_") :]}", globals())' in source
 
 
 def test_config_and_grading_kernel(built_course, monkeypatch):

@@ -6,10 +6,10 @@ import sys
 
 import nbformat
 import pytest
+from conftest import require_notebook
 
 from autograder.course.contract import exercises, solve_notebook
-from autograder.course.registry import NOTEBOOK_DIR, STEMS, REPO
-from conftest import require_notebook
+from autograder.course.registry import NOTEBOOK_DIR, REPO, STEMS
 
 
 def check(path, *flags):

@@ -18,15 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder.qa import sample_class
+from autograder.course.registry import REPO, STEMS
 from autograder.grading.classroom import grade_class
-from autograder.grading.records import read_record, record_path, result_to_record
 from autograder.grading.judge import Verdict
 from autograder.grading.notebook import NotebookResult
+from autograder.grading.records import read_record, record_path, result_to_record
+from autograder.qa import sample_class
 from autograder.reports.export import write_csv
 from autograder.reports.feedback import write_feedback
-from autograder.course.registry import STEMS, REPO
-
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +142,7 @@ def _hidden_source_lines() -> set[str]:
         for line in path.read_text().splitlines():
             line = line.strip()
             # code lines only: the diagnoses themselves are meant to be shown
-            if len(line) > 30 and not line.startswith(("#", '"', "'", "f\"", "(f\"", "raise Mistake", "\"\"\"")) and '"' not in line:
+            if len(line) > 30 and not line.startswith(("#", '"', "'", 'f"', '(f"', "raise Mistake", '"""')) and '"' not in line:
                 lines.add(line)
     return lines
 
@@ -198,7 +197,9 @@ def test_feedback_escapes_student_names_and_diagnoses(tmp_path):
     (course / "submitted" / name).mkdir(parents=True)
     stem = STEMS[0]
     verdicts = [
-        Verdict(stem, "initialize_parameters_zeros", 0.0, 1.0, diagnosis=f"W1 is {script}", hint=f"hint {script}", notes=[f"note {script}"]),
+        Verdict(
+            stem, "initialize_parameters_zeros", 0.0, 1.0, diagnosis=f"W1 is {script}", hint=f"hint {script}", notes=[f"note {script}"]
+        ),
         Verdict(stem, "initialize_parameters_he", 3.0, 3.0),
     ]
     result = NotebookResult(stem, "unused.ipynb", verdicts, problems=[f"cell failed: {script}"])
@@ -211,7 +212,25 @@ def test_feedback_escapes_student_names_and_diagnoses(tmp_path):
     assert "<script" not in text and "<b>x" not in text, "student text reached the page as markup"
     page = _Page()
     page.feed(text)
-    assert page.tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "table", "tr", "th", "td", "code", "br", "span", "b"}
+    assert page.tags <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "h1",
+        "h2",
+        "p",
+        "table",
+        "tr",
+        "th",
+        "td",
+        "code",
+        "br",
+        "span",
+        "b",
+    }
     assert page.text["title"] == [f"Feedback for {name}"]
     assert page.text["h1"] == [f"Feedback for {name}"]
     shown = " ".join(page.text["td"] + page.text["span"] + page.text["p"])
@@ -225,7 +244,13 @@ def test_stock_generate_feedback_works_after_our_grading(graded):
 
     course, _ = graded
     nbgrader = Path(sys.executable).with_name("nbgrader")
-    subprocess.run([str(nbgrader), "generate_feedback", "01_initialization", "--force"], cwd=course, env=nbgrader_env(), check=True, capture_output=True)
+    subprocess.run(
+        [str(nbgrader), "generate_feedback", "01_initialization", "--force"],
+        cwd=course,
+        env=nbgrader_env(),
+        check=True,
+        capture_output=True,
+    )
     html = (course / "feedback" / "carol" / "01_initialization" / "01_initialization.html").read_text()
     assert "current layer" in html
     assert "grade_in_kernel" not in html and "BEGIN HIDDEN" not in html

@@ -51,10 +51,12 @@ def test_committed_file_equals_regeneration(name, regenerated):
         fresh, kept = regenerated[name][key], stored[key]
         assert (kept.dtype, kept.shape) == (fresh.dtype, fresh.shape), (
             f"{name}.h5:{key} is {kept.dtype}{kept.shape}, the generator makes {fresh.dtype}{fresh.shape}; "
-            "rerun `python datasets/generate.py`")
+            "rerun `python datasets/generate.py`"
+        )
         assert np.array_equal(kept, fresh), (
             f"{name}.h5:{key} differs from a fresh generation: the file or the generator changed; "
-            "rerun `python datasets/generate.py` and commit both")
+            "rerun `python datasets/generate.py` and commit both"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
@@ -73,7 +75,8 @@ def test_card_hashes_match_the_committed_arrays(name):
 def test_card_text_is_what_the_generator_writes(name, regenerated):
     text = (DATASETS_DIR / f"{name}.md").read_text()
     assert text == generate.card_text(SPECS[name], regenerated[name]), (
-        f"{name}.md was edited by hand or is stale; rerun `python datasets/generate.py`")
+        f"{name}.md was edited by hand or is stale; rerun `python datasets/generate.py`"
+    )
     assert f"Seed: `{SPECS[name].seed}`" in text
 
 
@@ -129,8 +132,7 @@ def test_load_dataset_returns_the_file_contents_as_float64():
 
 
 def test_check_mode_passes_on_the_committed_files():
-    done = subprocess.run([sys.executable, str(DATASETS_DIR / "generate.py"), "--check"],
-                          capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run([sys.executable, str(DATASETS_DIR / "generate.py"), "--check"], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, f"`generate.py --check` failed:\n{done.stdout}\n{done.stderr}"
 
 

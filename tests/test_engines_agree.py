@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.qa import sample_class
 from autograder.course.builder import nbgrader_env
+from autograder.course.registry import REPO, STEMS
 from autograder.grading.classroom import grade_class
 from autograder.grading.records import read_record
-from autograder.course.registry import STEMS, REPO
+from autograder.qa import sample_class
 
 # Stock nbgrader autogrades part of the sample class: minutes.
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ def stock_scores(course: Path) -> dict:
             for student in STUDENTS:
                 notebook = gb.find_submission_notebook(stem, stem, student.name)
                 for grade in notebook.grades:
-                    out[(student.name, stem, grade.name[len("check_"):])] = round(float(grade.score), 2)
+                    out[(student.name, stem, grade.name[len("check_") :])] = round(float(grade.score), 2)
     return out
 
 
@@ -48,7 +48,13 @@ def both(built_course, tmp_path_factory):
     nbgrader = str(Path(sys.executable).with_name("nbgrader"))
     first, rest = "02_regularization", [s for s in STEMS if s != "02_regularization"]
     jobs = [
-        subprocess.Popen(["sh", "-c", " && ".join(f"{nbgrader} autograde {stem} --force" for stem in stems)], cwd=course, env=nbgrader_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            ["sh", "-c", " && ".join(f"{nbgrader} autograde {stem} --force" for stem in stems)],
+            cwd=course,
+            env=nbgrader_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         for stems in ([first], rest)
     ]
     for job in jobs:
@@ -77,7 +83,9 @@ def test_check_command_gives_the_same_totals(both):
     for student in STUDENTS[:3]:
         for stem in STEMS:
             notebook = course / "submitted" / student.name / stem / f"{stem}.ipynb"
-            out = subprocess.run([sys.executable, "-m", "autograder", "check", str(notebook), "--json"], cwd=REPO, capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-m", "autograder", "check", str(notebook), "--json"], cwd=REPO, capture_output=True, text=True, check=True
+            )
             rows = json.loads(out.stdout)
             assert {r["function"]: r["points"] for r in rows} == {k[2]: v for k, v in stock.items() if k[:2] == (student.name, stem)}
             assert all(set(r) == {"notebook", "function", "points", "max_points", "passed", "diagnosis"} for r in rows)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from conftest import REPO
 
 from autograder.course.feedback_sanitizer import ELIDED, SanitizeOutputs
-from conftest import REPO
 
 FOLDER = "/srv/course/autograded/alice/01_initialization"  # the notebook's folder: the kernel's working folder
 VENV_FILE = f"{REPO}/.venv/lib/python3.11/site-packages/numpy/_core/fromnumeric.py"

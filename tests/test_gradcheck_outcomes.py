@@ -15,8 +15,8 @@ import ast
 import nbformat
 import numpy as np
 import pytest
-
 from conftest import require_notebook
+
 from dlwork import network
 from dlwork.network import forward_propagation_n
 from dlwork.vectorize import dictionary_to_vector, gradients_to_vector, vector_to_dictionary
@@ -46,8 +46,12 @@ def nb03():
         exec(compile(by_id[cell_id].source, f"<{STEM} {cell_id}>", "exec"), namespace)
     for cell in by_id.values():
         for node in ast.parse(cell.source).body:
-            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                    and node.targets[0].id in ("SEED", "CHOSEN_EPSILON", "LAMBD", "KEEP_PROB", "DEAD_SEED")):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id in ("SEED", "CHOSEN_EPSILON", "LAMBD", "KEEP_PROB", "DEAD_SEED")
+            ):
                 namespace[node.targets[0].id] = ast.literal_eval(node.value)
     for name in ("SEED", "CHOSEN_EPSILON", "LAMBD", "KEEP_PROB", "DEAD_SEED"):
         assert name in namespace, f"{STEM} no longer sets {name} to a literal"

@@ -26,8 +26,6 @@ import hashlib
 import json
 import os
 import secrets
-import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -37,16 +35,16 @@ import time
 from pathlib import Path
 
 import nbformat
-import pytest
-
 import ordinary_user
+import pytest
 from conftest import copy_repository
-from autograder.qa import sample_class
+from hostile_corpus import CASES, SHADOW_TOKEN, fill
+
+from autograder.course.registry import REPO, STEMS
 from autograder.grading.classroom import grade_class
 from autograder.grading.records import read_record
+from autograder.qa import sample_class
 from autograder.sandbox import UID_BASE, IsolationError, Limits, verify_isolation
-from autograder.course.registry import STEMS, REPO
-from hostile_corpus import CASES, SHADOW_TOKEN, fill
 
 # Each case grades a class (twice: as this user and as an ordinary one) or kills a grader mid-run.
 pytestmark = pytest.mark.slow
@@ -185,8 +183,13 @@ def run(request, built_course, tmp_path_factory):
         standin = subprocess.Popen(standin_argv)
     else:
         standin = ordinary_user.popen(standin_argv, [REPO], Path("/"), python_env(home, base / "tmp"))
-    context = {"REPO_COPY": str(repo_copy), "HOME_CANARY": str(home / "secret-notes.txt"), "REPO": str(REPO),
-               "PORT": listener.port, "GRADER_PID": standin.pid}
+    context = {
+        "REPO_COPY": str(repo_copy),
+        "HOME_CANARY": str(home / "secret-notes.txt"),
+        "REPO": str(REPO),
+        "PORT": listener.port,
+        "GRADER_PID": standin.pid,
+    }
     write_corpus(course, context)
     time.sleep(0.5)
     assert standin.poll() is None, "the process standing for the grader did not start"
@@ -312,10 +315,24 @@ def test_killing_the_grader_mid_run_leaves_no_student_process(way, built_course,
     skip_unless_possible(way)
     course = built_course.fresh_copy(tmp_path_factory, "killed")
     marker = f"dlwork-orphan-{secrets.token_hex(4)}"
-    students = [sample_class.Student(f"looper{i}", "starts daemons, then loops", {"initialize_parameters_he": _daemon_he(marker)}) for i in range(2)]
+    students = [
+        sample_class.Student(f"looper{i}", "starts daemons, then loops", {"initialize_parameters_he": _daemon_he(marker)}) for i in range(2)
+    ]
     sample_class.write_class(course, students)
-    argv = [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--workers", "2",
-            "--timeout", "300", "--call-timeout", "120"]
+    argv = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        "--course",
+        str(course),
+        "--workers",
+        "2",
+        "--timeout",
+        "300",
+        "--call-timeout",
+        "120",
+    ]
     (course.parent / "tmp").mkdir()
     env = python_env(course.parent, course.parent / "tmp")
     if way == WAYS[0]:
@@ -338,7 +355,9 @@ def test_killing_the_grader_mid_run_leaves_no_student_process(way, built_course,
         grader.wait()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        survivors = [pid for pid in family if alive(pid)] + [pid for pid, (_, state, cmd) in processes().items() if marker.encode() in cmd and state != "Z"]
+        survivors = [pid for pid in family if alive(pid)] + [
+            pid for pid, (_, state, cmd) in processes().items() if marker.encode() in cmd and state != "Z"
+        ]
         if not survivors:
             break
         time.sleep(0.2)
@@ -375,8 +394,14 @@ def test_grading_is_refused_where_isolation_fails_unless_no_sandbox(way, built_c
 
     def grade(*flags: str) -> subprocess.CompletedProcess:
         python = f"{sys.executable} -m autograder grade --course {course} --workers 1 {' '.join(flags)}"
-        argv = ["/usr/bin/unshare", "--user", "--map-root-user", "/bin/sh", "-c",
-                f"echo 0 > /proc/sys/user/max_user_namespaces && exec {python}"]
+        argv = [
+            "/usr/bin/unshare",
+            "--user",
+            "--map-root-user",
+            "/bin/sh",
+            "-c",
+            f"echo 0 > /proc/sys/user/max_user_namespaces && exec {python}",
+        ]
         if way == WAYS[0]:
             return subprocess.run(argv, cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
         ordinary_user.give(course.parent)

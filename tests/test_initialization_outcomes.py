@@ -24,8 +24,8 @@ import math
 import nbformat
 import numpy as np
 import pytest
-
 from conftest import require_notebook
+
 from dlwork.data import load_dataset
 from dlwork.network import accuracy, model
 from source_solutions import initialization as reference
@@ -62,9 +62,14 @@ def run(initializer: str, seed: int) -> dict:
     hp = notebook_hyperparameters()
     X_train, Y_train, X_test, Y_test = circles()
     parameters, costs = model(
-        X_train, Y_train, hp["LAYERS_DIMS"], getattr(reference, f"initialize_parameters_{initializer}"),
-        np.random.default_rng(seed), learning_rate=hp["LEARNING_RATE"],
-        num_iterations=hp["NUM_ITERATIONS"], record_every=hp["RECORD_EVERY"],
+        X_train,
+        Y_train,
+        hp["LAYERS_DIMS"],
+        getattr(reference, f"initialize_parameters_{initializer}"),
+        np.random.default_rng(seed),
+        learning_rate=hp["LEARNING_RATE"],
+        num_iterations=hp["NUM_ITERATIONS"],
+        record_every=hp["RECORD_EVERY"],
     )
     return {
         "costs": np.asarray(costs),

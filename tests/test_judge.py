@@ -8,14 +8,14 @@ marks for the reference bodies, zero for the stubs.
 import textwrap
 
 import nbformat
-
 import pytest
 
+from autograder.course.contract import inject, nbgrader_meta, reference_body, stub_source
+from autograder.course.registry import NOTEBOOKS, STEMS, notebook
 from autograder.grading.judge import judge
 from autograder.grading.stock_nbgrader import InProcessFunction
 from autograder.sandbox import Cell, Limits, Session
-from autograder.course.contract import nbgrader_meta, inject, reference_body, stub_source
-from autograder.course.registry import NOTEBOOKS, STEMS, notebook
+
 
 def setup_cell(stem: str) -> str:
     """The notebook's setup cell: the imports the reference bodies rely on."""
@@ -54,7 +54,7 @@ def test_reference_earns_full_marks_in_the_sandbox(stem, tmp_path):
 @pytest.mark.parametrize("stem", list(FUNCTIONS))
 def test_stubs_earn_nothing_and_say_not_implemented(stem, tmp_path):
     verdicts = grade(stem, {f: stub_source(stem, f) for f in FUNCTIONS[stem]}, tmp_path, FUNCTIONS[stem])
-    for f, v in verdicts.items():
+    for _f, v in verdicts.items():
         assert v.points == 0
         assert "not implemented" in v.full_diagnosis()
 
@@ -169,10 +169,11 @@ def test_the_liar_of_the_hostile_corpus_fools_any_check_that_trusts_its_objects(
 
 def test_a_sandbox_that_cannot_start_is_not_graded_never_the_students_zero(tmp_path, monkeypatch):
     """If a student process cannot be isolated, its code never runs and no function is blamed on the student."""
+    from conftest import notebook_path
+
     from autograder.grading.notebook import grade_notebook
     from autograder.sandbox import SandboxError
     from autograder.sandbox.process import Zygote
-    from conftest import notebook_path
 
     def refuse(self, cwd, limits):
         raise SandboxError("the student process could not be isolated: (a test's refusal)")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -18,9 +17,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import copy_repository
 
 from autograder.course.registry import REPO
-from conftest import copy_repository
 
 PRODUCT = [REPO / "autograder", REPO / "notebooks" / "dlwork", REPO / "source_solutions"]
 
@@ -54,12 +53,23 @@ def test_no_module_uses_another_modules_private_names():
                     elif alias.name.startswith("_") and not alias.name.startswith("__"):
                         crossings.append(f"{path.relative_to(REPO)}: from {node.module} import {alias.name}")
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in imported
-                    and node.attr.startswith("_") and not node.attr.startswith("__") and imported[node.value.id] in modules
-                    and imported[node.value.id] != name):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in imported
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and imported[node.value.id] in modules
+                and imported[node.value.id] != name
+            ):
                 crossings.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.value.id}.{node.attr}")
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and ":_" in node.value and node.value.split(":")[0] in modules:
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and ":_" in node.value
+                and node.value.split(":")[0] in modules
+            ):
                 crossings.append(f"{path.relative_to(REPO)}:{node.lineno}: reference {node.value!r}")
     assert not crossings, "\n".join(crossings)
 
@@ -67,8 +77,13 @@ def test_no_module_uses_another_modules_private_names():
 def test_importing_the_grader_changes_no_search_path():
     names = [n for n in product_modules() if n.startswith("autograder") and "runtime" not in n and n != "autograder.__main__"]
     script = f"import sys\nbefore = list(sys.path)\nfor name in {names!r}:\n    __import__(name)\nassert sys.path == before, set(sys.path) ^ set(before)\n"
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
-                          env={"PYTHONPATH": f"{REPO}:{REPO / 'notebooks'}", "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{REPO}:{REPO / 'notebooks'}", "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -133,7 +148,8 @@ def toy_notebook():
     nb.cells = [
         nbformat.v4.new_markdown_cell("# A toy notebook"),
         cell("import numpy as np\n\nfrom dlwork import checks", grade=False, solution=False, locked=True, grade_id="setup"),
-        cell('''
+        cell(
+            '''
             def double(x: np.ndarray) -> np.ndarray:
                 """Twice ``x``.
 
@@ -145,7 +161,12 @@ def toy_notebook():
                 """
                 # YOUR CODE HERE
                 raise NotImplementedError()
-            ''', grade=False, solution=True, locked=False, grade_id="double"),
+            ''',
+            grade=False,
+            solution=True,
+            locked=False,
+            grade_id="double",
+        ),
         cell("checks.check_double(double)", grade=True, solution=False, locked=True, points=2, grade_id="check_double"),
     ]
     return nb
@@ -167,8 +188,14 @@ def test_a_fourth_notebook_needs_only_its_own_files_and_one_registry_entry(tmp_p
     registry.write_text(text.replace(marker, "\n" + entry + marker))
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=copy, capture_output=True, text=True, timeout=600,
-                              env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+        return subprocess.run(
+            [sys.executable, "-m", "autograder", *args],
+            cwd=copy,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        )
 
     course = copy / "course"
     built = cli("build", "--course", str(course))
@@ -183,8 +210,13 @@ def test_a_fourth_notebook_needs_only_its_own_files_and_one_registry_entry(tmp_p
         course = Path({str(course)!r})
         sample_class.write_class(course, [sample_class.Student("solver", "all solved"), sample_class.Student("idler", "toy left", {{"double": sample_class.STUB}})])
     """)
-    wrote = subprocess.run([sys.executable, "-c", script], cwd=copy, capture_output=True, text=True,
-                           env={"PYTHONPATH": f"{copy}:{copy / 'notebooks'}", "PATH": "/usr/bin:/bin"})
+    wrote = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{copy}:{copy / 'notebooks'}", "PATH": "/usr/bin:/bin"},
+    )
     assert wrote.returncode == 0, wrote.stderr
     graded = cli("grade", "--course", str(course), "--assignment", TOY, "--assignment", "01_initialization")
     assert graded.returncode == 0, graded.stdout + graded.stderr
@@ -197,12 +229,17 @@ def test_a_fourth_notebook_needs_only_its_own_files_and_one_registry_entry(tmp_p
 
 # The folders, bottom to top: a module may import from its own level or below, never above.
 LEVELS = {
-    "dlwork": 0, "autograder.sandbox": 0,
-    "source_solutions": 1, "autograder.options": 1, "autograder.course": 1,
+    "dlwork": 0,
+    "autograder.sandbox": 0,
+    "source_solutions": 1,
+    "autograder.options": 1,
+    "autograder.course": 1,
     "autograder.grading": 2,
-    "autograder.hidden": 3, "autograder.reports": 3,
+    "autograder.hidden": 3,
+    "autograder.reports": 3,
     "autograder.qa": 4,
-    "autograder.cli": 5, "autograder.__main__": 5,
+    "autograder.cli": 5,
+    "autograder.__main__": 5,
 }
 
 

@@ -10,47 +10,94 @@ mislabelled catalogue shows the harness does fail when it should.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
-
-import re
 
 import pytest
 from conftest import REPO, require_notebook
 
-from autograder.qa import mutants
-from autograder.qa import catalogue
-from autograder.qa.catalogue import (BOTH, CATALOGUE, CHEAT, CORRECT, HIDDEN, VISIBLE, WRONG, Source, Variant, correct,
-                                     delegations, wrong)
-from autograder.qa.sample_class import Edit
 from autograder.course.registry import STEMS, graded_functions
+from autograder.qa import catalogue, mutants
+from autograder.qa.catalogue import BOTH, CATALOGUE, CHEAT, CORRECT, HIDDEN, VISIBLE, WRONG, Source, Variant, correct, delegations, wrong
+from autograder.qa.sample_class import Edit
 
 # The mistakes and correct forms issue 5 lists, by catalogue id.
 ISSUE_WRONG = {
-    "initialize_parameters_he": ["he-current-layer", "he-xavier", "he-no-square-root", "he-uniform", "he-bias-ones",
-                                 "he-bias-random", "he-transposed", "he-loop-one-short", "he-layers-dims-1-shape"],
+    "initialize_parameters_he": [
+        "he-current-layer",
+        "he-xavier",
+        "he-no-square-root",
+        "he-uniform",
+        "he-bias-ones",
+        "he-bias-random",
+        "he-transposed",
+        "he-loop-one-short",
+        "he-layers-dims-1-shape",
+    ],
     "initialize_parameters_zeros": ["zeros-ones", "zeros-transposed", "zeros-loop-one-short", "zeros-layers-dims-1"],
     "initialize_parameters_random": ["random-without-x10", "random-uniform", "random-bias-random"],
-    "compute_cost_with_regularization": ["cost-lambd-over-m", "cost-without-1/m", "cost-norm-not-squared", "cost-with-biases",
-                                         "cost-without-W3"],
+    "compute_cost_with_regularization": [
+        "cost-lambd-over-m",
+        "cost-without-1/m",
+        "cost-norm-not-squared",
+        "cost-with-biases",
+        "cost-without-W3",
+    ],
     "backward_propagation_with_regularization": ["l2-back-half", "l2-back-layer-3-missing", "l2-back-into-db"],
-    "forward_propagation_with_dropout": ["dropout-no-scaling", "dropout-times-keep-prob", "dropout-inverted-mask",
-                                         "dropout-normal-mask", "dropout-on-input", "dropout-on-output",
-                                         "dropout-masks-not-cached", "dropout-one-mask"],
-    "backward_propagation_with_dropout": ["dropout-back-redrawn", "dropout-back-no-scaling", "dropout-back-layer-1-unmasked",
-                                          "dropout-back-wrong-mask"],
+    "forward_propagation_with_dropout": [
+        "dropout-no-scaling",
+        "dropout-times-keep-prob",
+        "dropout-inverted-mask",
+        "dropout-normal-mask",
+        "dropout-on-input",
+        "dropout-on-output",
+        "dropout-masks-not-cached",
+        "dropout-one-mask",
+    ],
+    "backward_propagation_with_dropout": [
+        "dropout-back-redrawn",
+        "dropout-back-no-scaling",
+        "dropout-back-layer-1-unmasked",
+        "dropout-back-wrong-mask",
+    ],
     "gradient_check": ["gc-grad-is-gradapprox", "gc-one-sided", "gc-over-epsilon", "gc-returns-gradapprox"],
-    "gradient_check_n": ["gcn-no-copy", "gcn-parameters-in-place", "gcn-whole-vector", "gcn-theta-plus-reused",
-                         "gcn-perturbs-X", "gcn-L1", "gcn-denominator-grad-only", "gcn-denominator-norm-of-sum",
-                         "gcn-sorted-gradients"],
+    "gradient_check_n": [
+        "gcn-no-copy",
+        "gcn-parameters-in-place",
+        "gcn-whole-vector",
+        "gcn-theta-plus-reused",
+        "gcn-perturbs-X",
+        "gcn-L1",
+        "gcn-denominator-grad-only",
+        "gcn-denominator-norm-of-sum",
+        "gcn-sorted-gradients",
+    ],
 }
 ISSUE_CORRECT = [
-    "cost-w-squared", "cost-w-times-w", "cost-norm-squared", "cost-loop-over-keys",  # the sums of squares
-    "dropout-bool-mask", "dropout-int-mask", "dropout-float-mask", "dropout-where", "dropout-binomial", "dropout-greater-than",  # masks
-    "dropout-in-place", "l2-back-in-place", "random-in-place", "he-in-place",  # in-place updates
-    "he-normal", "random-normal", "he-transposed-draw", "random-transposed-draw",  # other draws
-    "gcn-dict-copies", "gcn-restore-in-place",  # copies inside the loop, or restoring after
-    "gc-numerator-reversed", "gcn-numerator-reversed", "gcn-vectorised",
+    "cost-w-squared",
+    "cost-w-times-w",
+    "cost-norm-squared",
+    "cost-loop-over-keys",  # the sums of squares
+    "dropout-bool-mask",
+    "dropout-int-mask",
+    "dropout-float-mask",
+    "dropout-where",
+    "dropout-binomial",
+    "dropout-greater-than",  # masks
+    "dropout-in-place",
+    "l2-back-in-place",
+    "random-in-place",
+    "he-in-place",  # in-place updates
+    "he-normal",
+    "random-normal",
+    "he-transposed-draw",
+    "random-transposed-draw",  # other draws
+    "gcn-dict-copies",
+    "gcn-restore-in-place",  # copies inside the loop, or restoring after
+    "gc-numerator-reversed",
+    "gcn-numerator-reversed",
+    "gcn-vectorised",
 ]
 
 
@@ -93,13 +140,15 @@ def report():
 def test_every_variant_gets_its_verdict_and_diagnosis(report, capsys):
     with capsys.disabled():
         print("\n" + "\n".join(mutants.summary_lines(report)))
-    not_ok = [f"{r.variant.id}: {r.failure}: {r.points:g}/{r.max_points:g} {r.diagnosis} {r.problems}"
-              for r in report.rows if r.failure]
+    not_ok = [f"{r.variant.id}: {r.failure}: {r.points:g}/{r.max_points:g} {r.diagnosis} {r.problems}" for r in report.rows if r.failure]
     assert not not_ok, "\n".join(not_ok)
     # Which check stops each wrong variant is what the catalogue says (a failing visible check stops the grading).
     stops = {BOTH: VISIBLE, VISIBLE: VISIBLE, HIDDEN: HIDDEN}
-    stopped = [f"{r.variant.id}: stopped by the {r.caught_by} check, but caught_by={r.variant.caught_by}"
-               for r in report.rows if r.variant.verdict == WRONG and r.caught_by != stops[r.variant.caught_by]]
+    stopped = [
+        f"{r.variant.id}: stopped by the {r.caught_by} check, but caught_by={r.variant.caught_by}"
+        for r in report.rows
+        if r.variant.verdict == WRONG and r.caught_by != stops[r.variant.caught_by]
+    ]
     assert not stopped, "\n".join(stopped)
     assert len(report.rows) == len(CATALOGUE)
     assert report.count("passed-wrong") == report.count("failed-correct") == report.count("misdiagnosed") == 0
@@ -143,10 +192,13 @@ def test_delegating_to_any_importable_helper_earns_nothing(capsys):
     import inspect
 
     generated = delegations()
-    helpers = {(student, name) for student, module in catalogue.helper_modules().items()
-               for name, f in vars(importlib.import_module(module)).items()
-               if inspect.isfunction(f) and f.__module__ == importlib.import_module(module).__name__}
-    delegated = {tuple(v.id[len("delegate-"):].rsplit("-", 1)[0].rsplit(".", 1)) for v in generated}
+    helpers = {
+        (student, name)
+        for student, module in catalogue.helper_modules().items()
+        for name, f in vars(importlib.import_module(module)).items()
+        if inspect.isfunction(f) and f.__module__ == importlib.import_module(module).__name__
+    }
+    delegated = {tuple(v.id[len("delegate-") :].rsplit("-", 1)[0].rsplit(".", 1)) for v in generated}
     assert len(generated) >= 150 and len(delegated) >= 40 and delegated <= helpers
     report = mutants.evaluate(generated, workers=2)
     with capsys.disabled():
@@ -157,9 +209,14 @@ def test_delegating_to_any_importable_helper_earns_nothing(capsys):
 
 def test_a_cheat_that_earns_a_point_is_reported():
     require_notebook("03_gradient_checking")
-    honest_delegation = catalogue.cheat("delegates-but-right", "backward_propagation",
-                                        Source("def backward_propagation(x, theta):\n    import grader_fixtures\n    return grader_fixtures.linear_backward(x, theta) / 3\n"),
-                                        what="the stand-in's slope / 3: the answer itself")
+    honest_delegation = catalogue.cheat(
+        "delegates-but-right",
+        "backward_propagation",
+        Source(
+            "def backward_propagation(x, theta):\n    import grader_fixtures\n    return grader_fixtures.linear_backward(x, theta) / 3\n"
+        ),
+        what="the stand-in's slope / 3: the answer itself",
+    )
     report = mutants.evaluate([honest_delegation], workers=1)
     assert report.rows[0].failure == "cheat-paid" and report.exit_code == 1
 
@@ -178,8 +235,12 @@ def test_a_mislabelled_catalogue_is_reported_and_fails():
     ]
     report = mutants.evaluate(mislabelled, workers=2)
     failures = {r.variant.id: r.failure for r in report.rows}
-    assert failures == {"right-called-wrong": "passed-wrong", "wrong-called-right": "failed-correct",
-                        "wrong-keyword": "misdiagnosed", "right-whole-cell": None}
+    assert failures == {
+        "right-called-wrong": "passed-wrong",
+        "wrong-called-right": "failed-correct",
+        "wrong-keyword": "misdiagnosed",
+        "right-whole-cell": None,
+    }
     assert report.exit_code == 1
     text = mutants.format_matrix(report, width=200)
     assert "passed-wrong:   1 of 2" in text and "failed-correct: 1 of 2" in text and "misdiagnosed:   1 of 2" in text
@@ -195,7 +256,8 @@ def test_an_edit_that_no_longer_applies_is_a_harness_problem():
 @pytest.mark.slow
 def test_the_command_runs_a_selection_and_exits_zero():
     require_notebook("03_gradient_checking")
-    done = subprocess.run([sys.executable, "-m", "autograder", "mutants", "--only", "backward-"],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "mutants", "--only", "backward-"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "backward-theta" in done.stdout and "passed-wrong:   0 of 2" in done.stdout

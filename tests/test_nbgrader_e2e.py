@@ -52,10 +52,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import REPO, BuiltCourse
 
 from autograder.course import contract, registry
 from autograder.qa.sample_class import Edit, Student, make_notebook
-from conftest import REPO, BuiltCourse
 
 # One module fixture runs stock nbgrader (autograde, generate_feedback, export) on a class.
 pytestmark = pytest.mark.slow
@@ -66,9 +66,7 @@ NBGRADER = next(
 )
 WARNING_TEXT = "e2e: a warning raised by correct code"
 WARNING_BODY = (
-    "    import warnings\n"
-    f"    warnings.warn({WARNING_TEXT!r})\n"
-    "    np.log(np.zeros(1))  # NumPy: RuntimeWarning, divide by zero\n"
+    f"    import warnings\n    warnings.warn({WARNING_TEXT!r})\n    np.log(np.zeros(1))  # NumPy: RuntimeWarning, divide by zero\n"
 )
 # Student ids; the prefix picks the autograde worker.
 SOLVED, STUB, WARNS, NOCHECK = "a-solved", "b-stub", "b-warns", "b-nocheck"
@@ -163,9 +161,7 @@ def graded(built_course: BuiltCourse, tmp_path_factory) -> Graded:
     root = tmp_path_factory.mktemp("e2e") / "course"
     shutil.copytree(built_course.root, root)
     course = dataclasses.replace(built_course, root=root)
-    release_before = {
-        stem: (course.release(stem) / f"{stem}.ipynb").read_bytes() for stem in course.stems
-    }
+    release_before = {stem: (course.release(stem) / f"{stem}.ipynb").read_bytes() for stem in course.stems}
     seconds: dict[str, float] = {}
     nbgrader(course, ["generate_assignment", "*", "--force"], seconds=seconds)
 
@@ -203,7 +199,7 @@ def graded(built_course: BuiltCourse, tmp_path_factory) -> Graded:
     # Two workers, split by student: "a-" has the solved notebooks, "b-" the rest.
     nbgrader(course, ["autograde", "*", "--student=a-*"], ["autograde", "*", "--student=b-*"], seconds=seconds)
     nbgrader(course, ["generate_feedback", "*"], ["export"], seconds=seconds)
-    print(f"\nnbgrader wall times: " + ", ".join(f"{k}: {v:.1f} s" for k, v in seconds.items()), file=sys.stderr)
+    print("\nnbgrader wall times: " + ", ".join(f"{k}: {v:.1f} s" for k, v in seconds.items()), file=sys.stderr)
     return Graded(course, special, warned, deleted, release_before, seconds)
 
 
@@ -383,7 +379,11 @@ def absolute_paths(text: str) -> list[str]:
 
 def source_lines() -> set[str]:
     """Lines (stripped, 16 characters or more) of the checks, hidden tests, grader and reference, minus any line of a student notebook."""
-    files = [*(REPO / "autograder").rglob("*.py"), *(registry.NOTEBOOK_DIR / "dlwork").glob("*.py"), *(REPO / "source_solutions").glob("*.py")]
+    files = [
+        *(REPO / "autograder").rglob("*.py"),
+        *(registry.NOTEBOOK_DIR / "dlwork").glob("*.py"),
+        *(REPO / "source_solutions").glob("*.py"),
+    ]
     lines = {line.strip() for path in files for line in path.read_text().splitlines()}
     for path in registry.notebook_paths():
         for cell in nbformat.read(path, as_version=4).cells:

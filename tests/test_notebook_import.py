@@ -16,10 +16,10 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from conftest import require_notebook
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.course import contract
-from conftest import require_notebook
 from dlwork import network
 from dlwork.notebook_import import NotebookImportError, candidate_paths, find_notebook, functions_from_notebook
 from source_solutions import regularization as R
@@ -56,24 +56,30 @@ def write(nb, path: Path) -> Path:
 
 def toy_notebook() -> nbformat.NotebookNode:
     """Setup and solution cells give add_offset(1) == 11; any other cell, if run, breaks that or raises."""
-    return new_notebook(cells=[
-        new_markdown_cell("# toy", id="title"),
-        setup_cell("OFFSET = 10"),
-        code_cell("OFFSET = -1000  # a cell the student added", "added-by-student"),
-        solution_cell("def add_offset(x):\n    return x + OFFSET", "add_offset"),
-        code_cell("raise RuntimeError('check cells must not run')", "check_add_offset",
-                  grade=True, solution=False, locked=True, points=1, grade_id="check_add_offset"),
-        code_cell("raise RuntimeError('experiments must not run')", "experiment"),
-        code_cell("def add_offset(x):\n    return 'redefined by an experiment'", "redefine"),
-    ])
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# toy", id="title"),
+            setup_cell("OFFSET = 10"),
+            code_cell("OFFSET = -1000  # a cell the student added", "added-by-student"),
+            solution_cell("def add_offset(x):\n    return x + OFFSET", "add_offset"),
+            code_cell(
+                "raise RuntimeError('check cells must not run')",
+                "check_add_offset",
+                grade=True,
+                solution=False,
+                locked=True,
+                points=1,
+                grade_id="check_add_offset",
+            ),
+            code_cell("raise RuntimeError('experiments must not run')", "experiment"),
+            code_cell("def add_offset(x):\n    return 'redefined by an experiment'", "redefine"),
+        ]
+    )
 
 
 def stub_notebook_02() -> nbformat.NotebookNode:
     """Notebook 02's stub cells as the contract defines them, after a setup cell importing what they use."""
-    setup = setup_cell(
-        "import numpy as np\n\n"
-        "from dlwork.network import backward_propagation, compute_cost, relu, sigmoid"
-    )
+    setup = setup_cell("import numpy as np\n\nfrom dlwork.network import backward_propagation, compute_cost, relu, sigmoid")
     stubs = [solution_cell(contract.stub_source(NB02, name), name) for name in NB02_FUNCTIONS]
     return new_notebook(cells=[setup, *stubs])
 
@@ -173,7 +179,8 @@ def assert_same_as_reference(functions: dict) -> None:
     X, Y, parameters = small_network_case(0)
     AL, cache = network.forward_propagation(X, parameters)
     assert functions["compute_cost_with_regularization"](AL, Y, parameters, 0.7) == pytest.approx(
-        R.compute_cost_with_regularization(AL, Y, parameters, 0.7), rel=1e-12)
+        R.compute_cost_with_regularization(AL, Y, parameters, 0.7), rel=1e-12
+    )
     got = functions["backward_propagation_with_regularization"](X, Y, cache, 0.7)
     want = R.backward_propagation_with_regularization(X, Y, cache, 0.7)
     for key in ("dW1", "db1", "dW2", "db2", "dW3", "db3"):

@@ -17,7 +17,7 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder.course.contract import solve_notebook
-from autograder.course.registry import NOTEBOOK_DIR, STEMS, REPO
+from autograder.course.registry import NOTEBOOK_DIR, REPO, STEMS
 
 # Executes the three notebooks end to end, experiments included.
 pytestmark = pytest.mark.slow

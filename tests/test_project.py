@@ -9,11 +9,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _requirement_parts(spec: str) -> tuple[str, str]:
     name = re.match(r"[A-Za-z0-9_.-]+", spec).group(0).lower()
-    return name, spec[len(name):].replace(" ", "")
+    return name, spec[len(name) :].replace(" ", "")
 
 
 def test_environment_yml_and_pyproject_list_the_same_packages_and_bounds():
-    pip = dict(_requirement_parts(s.split("#")[0].strip()) for s in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    pip = dict(
+        _requirement_parts(s.split("#")[0].strip()) for s in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    )
     conda = {}
     in_deps = False
     for line in (ROOT / "environment.yml").read_text().splitlines():

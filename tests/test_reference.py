@@ -28,7 +28,11 @@ def small_net(seed, dims=(3, 5, 4, 1), m=7):
 @pytest.mark.parametrize("dims", [[2, 1], [3, 5, 1], [7, 4, 6, 2], [5, 3, 3, 4, 1]])
 def test_initializers_shapes_and_zero_biases(dims):
     """Every initializer returns W1..WL of shape (n_l, n_{l-1}) and zero biases (n_l, 1)."""
-    for params in (I.initialize_parameters_zeros(dims), I.initialize_parameters_random(dims, np.random.default_rng(0)), I.initialize_parameters_he(dims, np.random.default_rng(0))):
+    for params in (
+        I.initialize_parameters_zeros(dims),
+        I.initialize_parameters_random(dims, np.random.default_rng(0)),
+        I.initialize_parameters_he(dims, np.random.default_rng(0)),
+    ):
         assert set(params) == {f"{p}{l}" for l in range(1, len(dims)) for p in "Wb"}
         for l in range(1, len(dims)):
             assert params[f"W{l}"].shape == (dims[l], dims[l - 1])
@@ -73,7 +77,9 @@ def test_l2_backward_matches_numerical_gradient(seed):
     lambd = 0.7
     _, cache = network.forward_propagation(X, parameters)
     grads = R.backward_propagation_with_regularization(X, Y, cache, lambd)
-    numeric = numerical_gradient(lambda p: R.compute_cost_with_regularization(network.forward_propagation(X, p)[0], Y, p, lambd), parameters)
+    numeric = numerical_gradient(
+        lambda p: R.compute_cost_with_regularization(network.forward_propagation(X, p)[0], Y, p, lambd), parameters
+    )
     # centred differences at eps = 1e-6 are good to ~1e-9 on this tiny net
     assert gradient_error(grads, numeric) < 1e-7
 

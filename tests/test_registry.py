@@ -38,6 +38,7 @@ def test_every_function_has_a_reference_and_hidden_checks(entry):
 def test_datasets_and_earlier_notebooks_are_the_ones_the_notebook_uses(entry):
     code = code_of(entry)
     from test_datasets import SPECS
+
     loaded = set(re.findall(r"""load_dataset\(\s*['"]([\w-]+)['"]""", code))
     assert set(entry.datasets) == loaded, f"{entry.stem} loads {sorted(loaded)}; the registry says {entry.datasets}"
     assert set(entry.datasets) <= set(SPECS), "a declared dataset has no generator"

@@ -77,19 +77,29 @@ def train_three(data_seed: int, weight_seed: int, settings: dict, data_params: d
     X_test, Y_test = arrays["X_test"], arrays["Y_test"].astype(np.float64)
     variants = {
         "baseline": {},
-        "l2": dict(lambd=settings["LAMBD"],
-                   cost_with_regularization=ref.compute_cost_with_regularization,
-                   backward_with_regularization=ref.backward_propagation_with_regularization),
-        "dropout": dict(keep_prob=settings["KEEP_PROB"],
-                        forward_with_dropout=ref.forward_propagation_with_dropout,
-                        backward_with_dropout=ref.backward_propagation_with_dropout),
+        "l2": dict(
+            lambd=settings["LAMBD"],
+            cost_with_regularization=ref.compute_cost_with_regularization,
+            backward_with_regularization=ref.backward_propagation_with_regularization,
+        ),
+        "dropout": dict(
+            keep_prob=settings["KEEP_PROB"],
+            forward_with_dropout=ref.forward_propagation_with_dropout,
+            backward_with_dropout=ref.backward_propagation_with_dropout,
+        ),
     }
     out = {}
     for name, extra in variants.items():
         parameters, _ = model(
-            X, Y, settings["LAYERS_DIMS"], initialize_parameters_he, np.random.default_rng(weight_seed),
-            learning_rate=settings["LEARNING_RATE"], num_iterations=settings["NUM_ITERATIONS"],
-            record_every=settings["NUM_ITERATIONS"], **extra,
+            X,
+            Y,
+            settings["LAYERS_DIMS"],
+            initialize_parameters_he,
+            np.random.default_rng(weight_seed),
+            learning_rate=settings["LEARNING_RATE"],
+            num_iterations=settings["NUM_ITERATIONS"],
+            record_every=settings["NUM_ITERATIONS"],
+            **extra,
         )
         out[name] = (accuracy(X, Y, parameters), accuracy(X_test, Y_test, parameters))
     return out
@@ -132,7 +142,8 @@ def test_unregularized_network_overfits(outcomes, data_seed, weight_seed):
     assert train - test >= MIN_BASELINE_GAP, (
         f"data seed {data_seed}, weight seed {weight_seed}: the baseline should overfit (train at least "
         f"{100 * MIN_BASELINE_GAP:.0f} points above test), but train {train:.3f} vs test {test:.3f}; "
-        "too few iterations, too small a learning rate, or data that are too easy")
+        "too few iterations, too small a learning rate, or data that are too easy"
+    )
 
 
 @pytest.mark.slow
@@ -143,7 +154,8 @@ def test_regularization_narrows_the_gap(outcomes, data_seed, weight_seed, method
     train, test = outcomes[(data_seed, weight_seed)][method]
     assert train - test < base_train - base_test, (
         f"data seed {data_seed}, weight seed {weight_seed}: {method} should narrow the train-test gap; "
-        f"gap {train - test:+.3f} vs baseline {base_train - base_test:+.3f}")
+        f"gap {train - test:+.3f} vs baseline {base_train - base_test:+.3f}"
+    )
 
 
 @pytest.mark.slow
@@ -154,4 +166,5 @@ def test_regularization_raises_test_accuracy(outcomes, data_seed, weight_seed, m
     _, test = outcomes[(data_seed, weight_seed)][method]
     assert test > base_test, (
         f"data seed {data_seed}, weight seed {weight_seed}: {method} should raise test accuracy over the "
-        f"baseline; {test:.3f} vs {base_test:.3f}")
+        f"baseline; {test:.3f} vs {base_test:.3f}"
+    )

@@ -25,9 +25,6 @@ from contextlib import redirect_stdout
 
 import numpy as np
 import pytest
-from dlwork import checks, network
-from dlwork.checks import cases, stand_ins
-from dlwork.network import compute_cost
 
 from autograder.course import registry
 from autograder.course.contract import inject, nbgrader_meta, reference_body
@@ -38,6 +35,9 @@ from autograder.qa.catalogue import CATALOGUE, CORRECT, HIDDEN, WRONG
 from autograder.qa.mutants import cell_for, normalize
 from autograder.qa.sample_class import REF, cell_source
 from autograder.sandbox import wire
+from dlwork import checks, network
+from dlwork.checks import cases, stand_ins
+from dlwork.network import compute_cost
 from source_solutions import regularization as reg_ref
 
 FUNCTIONS = list(registry.graded_functions())
@@ -92,7 +92,7 @@ def failure(function: str, fn) -> str:
 
 
 def test_every_graded_function_has_a_check():
-    assert {name[len("check_"):] for name in checks.__all__ if name.startswith("check_")} == set(FUNCTIONS)
+    assert {name[len("check_") :] for name in checks.__all__ if name.startswith("check_")} == set(FUNCTIONS)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -146,7 +146,7 @@ def test_a_mistake_left_to_the_hidden_checks_passes(variant):
 
 # ------------------------------------------------------------------ warnings, stubs, crashes
 
-NOISY = "    import warnings\n    warnings.warn(\"a student's own warning\")\n    np.log(np.zeros(1))  # RuntimeWarning: divide by zero\n"
+NOISY = '    import warnings\n    warnings.warn("a student\'s own warning")\n    np.log(np.zeros(1))  # RuntimeWarning: divide by zero\n'
 
 
 @pytest.mark.filterwarnings("error")
@@ -299,8 +299,7 @@ def test_expected_values_file_is_what_the_generator_writes_now():
     (python -m autograder.hidden.expected_values) when either changes."""
     committed = json.loads(expected_values.PATH.read_text(encoding="utf-8"))
     fresh = expected_values.expected_values()
-    stale = (f"{expected_values.PATH.relative_to(registry.REPO)} is stale: "
-             "run .venv/bin/python -m autograder.hidden.expected_values")
+    stale = f"{expected_values.PATH.relative_to(registry.REPO)} is stale: run .venv/bin/python -m autograder.hidden.expected_values"
 
     def compare(a, b, where):
         assert type(a) is type(b), f"{stale} ({where}: {type(a).__name__} in the file, {type(b).__name__} now)"

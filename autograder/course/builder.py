@@ -41,8 +41,8 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.course import contract, registry
 from autograder import options
+from autograder.course import contract, registry
 
 REPO = registry.REPO
 SUPPORT_PACKAGE = registry.NOTEBOOK_DIR / "dlwork"
@@ -89,7 +89,7 @@ def source_notebook(nb, stem: str):
     source = contract.solve_notebook(nb, stem, markers=True)
     for cell in source.cells:
         if is_check_cell(cell):
-            function = contract.nbgrader_meta(cell)["grade_id"][len("check_"):]
+            function = contract.nbgrader_meta(cell)["grade_id"][len("check_") :]
             cell.source = cell.source.rstrip("\n") + "\n" + hidden_block(function)
     return source
 
@@ -249,9 +249,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="STEM",
         help="build only this notebook (repeatable), e.g. 01_initialization; default: all",
     )
-    parser.add_argument(
-        "--no-generate", action="store_true", help="write source/ only; skip nbgrader generate_assignment"
-    )
+    parser.add_argument("--no-generate", action="store_true", help="write source/ only; skip nbgrader generate_assignment")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -41,7 +41,7 @@ def exercises(nb, stem: str) -> list[Exercise]:
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if meta.get("grade") and str(meta.get("grade_id", "")).startswith("check_"):
-            points[meta["grade_id"][len("check_"):]] = float(meta.get("points", 0))
+            points[meta["grade_id"][len("check_") :]] = float(meta.get("points", 0))
     found = []
     for cell in nb.cells:
         meta = nbgrader_meta(cell)

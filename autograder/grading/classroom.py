@@ -32,7 +32,6 @@ from autograder.grading.submissions import discover, read_timestamp, unsafe_subm
 from autograder.sandbox import Limits, verify_isolation
 
 
-
 def worker_init() -> None:
     """Workers die with the grader (so a killed run leaves no stray graders)."""
     try:
@@ -62,10 +61,13 @@ def _grade_task(task: tuple) -> tuple:
 
 
 def _not_graded(stem: str, path: str, reason: str) -> NotebookResult:
-    from autograder.grading.notebook import release_notebook
     from autograder.course.contract import exercises
+    from autograder.grading.notebook import release_notebook
 
-    verdicts = [Verdict(stem, e.function, 0.0, e.points, diagnosis=f"Not graded: {reason}.", graded=False) for e in exercises(release_notebook(stem), stem)]
+    verdicts = [
+        Verdict(stem, e.function, 0.0, e.points, diagnosis=f"Not graded: {reason}.", graded=False)
+        for e in exercises(release_notebook(stem), stem)
+    ]
     return NotebookResult(stem, str(path), verdicts, [reason])
 
 
@@ -218,4 +220,3 @@ def run(args) -> int:
         return 2
     print(format_summary(summary, assignments))
     return 0
-

@@ -14,6 +14,7 @@ from pathlib import Path
 from autograder.grading.records import write_atomic
 from autograder.grading.submissions import read_timestamp
 
+
 def default_db_url(course: Path) -> str:
     return f"sqlite:///{(course / 'gradebook.db').resolve()}"
 
@@ -48,7 +49,9 @@ def check_gradebook(gb, db_url: str, assignments: list[str]) -> None:
         try:
             gb.find_assignment(stem)
         except MissingEntry:
-            raise RuntimeError(f"assignment {stem} is not in the gradebook {db_url}: build the course first (python -m autograder build)") from None
+            raise RuntimeError(
+                f"assignment {stem} is not in the gradebook {db_url}: build the course first (python -m autograder build)"
+            ) from None
 
 
 def write_autograded_notebook(course: Path, student: str, record: dict, unsafe: bool = False) -> None:
@@ -60,8 +63,8 @@ def write_autograded_notebook(course: Path, student: str, record: dict, unsafe: 
     """
     import nbformat
 
-    from autograder.grading.notebook import release_notebook
     from autograder.course.contract import nbgrader_meta
+    from autograder.grading.notebook import release_notebook
 
     stem = record["assignment"]
     release = release_notebook(stem)
@@ -92,4 +95,3 @@ def write_autograded_notebook(course: Path, student: str, record: dict, unsafe: 
     stamp = read_timestamp(course, student, stem)
     if stamp is not None:
         write_atomic(folder / "timestamp.txt", stamp + "\n")
-

@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from autograder.sandbox import NotDefined, SandboxError, StudentCrashed, StudentTimeout
 
@@ -152,7 +152,11 @@ def judge(function: str, fn: Callable, max_points: float, notebook: str = "", ru
         return _judge(function, fn, max_points, notebook, run_visible)
     except SandboxError as exc:
         return Verdict(
-            notebook, function, 0.0, float(max_points), graded=False,
+            notebook,
+            function,
+            0.0,
+            float(max_points),
+            graded=False,
             diagnosis=f"Not graded: the grader could not start an isolated process for your code ({exc}). This is not your mistake.",
             parts=[(p.name, False) for p in parts_for(function)],
         )
@@ -202,7 +206,12 @@ def _judge(function: str, fn: Callable, max_points: float, notebook: str, run_vi
             if getattr(exc, "student_type", None) or isinstance(exc, (NotImplementedError, NotDefined)):
                 failures.append(_student_failure(function, exc))
             else:
-                failures.append((f"{function}'s result could not be checked ({type(exc).__name__}: {exc}).", "Compare what you return with the docstring: types, keys and shapes."))
+                failures.append(
+                    (
+                        f"{function}'s result could not be checked ({type(exc).__name__}: {exc}).",
+                        "Compare what you return with the docstring: types, keys and shapes.",
+                    )
+                )
             verdict.parts.append((p.name, False))
             continue
         earned += p.weight

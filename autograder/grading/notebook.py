@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import options
+from autograder.course.contract import exercises, nbgrader_meta
+from autograder.course.registry import NOTEBOOK_DIR, STEMS
 from autograder.grading.judge import Verdict, judge
 from autograder.sandbox import Cell, Limits, Session
-from autograder.course.contract import exercises, nbgrader_meta
-from autograder.course.registry import STEMS, NOTEBOOK_DIR
 
 
 @dataclass
@@ -47,7 +47,7 @@ class NotebookResult:
         return any(v.graded for v in self.verdicts)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def release_notebook(stem: str):
     """The committed notebook (read once per process; callers must not modify it)."""
     import nbformat
@@ -93,7 +93,7 @@ def select_cells(student_nb, release_nb) -> tuple[list[Cell], list[str]]:
             added += 1
             cells.append(Cell(f"added {added}", c.source, "added"))
     for grade_id, source in released_checks.items():
-        function = grade_id[len("check_"):]
+        function = grade_id[len("check_") :]
         if grade_id not in seen_checks:
             notes.append(f"{function}: the check cell was deleted; the original check was used.")
         elif seen_checks[grade_id].strip() != source.strip():
@@ -134,7 +134,16 @@ def grade_notebook(path: Path, limits: Limits | None = None, stem: str | None = 
     try:
         for exercise in graded:
             if session.remaining() <= 0:
-                verdicts.append(Verdict(stem, exercise.function, 0.0, exercise.points, diagnosis=f"Not graded: the notebook used up its {limits.notebook_timeout:g} s.", graded=False))
+                verdicts.append(
+                    Verdict(
+                        stem,
+                        exercise.function,
+                        0.0,
+                        exercise.points,
+                        diagnosis=f"Not graded: the notebook used up its {limits.notebook_timeout:g} s.",
+                        graded=False,
+                    )
+                )
                 continue
             verdict = judge(exercise.function, session.function(exercise.function), exercise.points, stem)
             load_error = session.load_errors.get(exercise.function)

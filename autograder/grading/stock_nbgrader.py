@@ -48,7 +48,7 @@ class InProcessFunction:
         except Exception as exc:
             exc.student_type = type(exc).__name__  # type: ignore[attr-defined]
             raise
-        except BaseException as exc:  # SystemExit, KeyboardInterrupt from student code
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt from student code are its failures
             raise StudentException(f"{type(exc).__name__}: {exc}") from None
         # the same plain-data conversion as results coming from another process
         return wire.decode(wire.encode(result))

@@ -74,4 +74,3 @@ def read_timestamp(course: Path, student: str, stem: str) -> str | None:
     except Exception:  # noqa: BLE001 - whatever nbgrader cannot read as a date
         return None
     return text
-

@@ -27,8 +27,10 @@ PATH = registry.NOTEBOOK_DIR / "dlwork" / "checks" / "expected_values.json"
 
 # Shipped to students: says what the file is without naming the hidden reference module
 # (autograder.course.builder.release_leaks refuses a release that mentions it).
-ABOUT = ("Expected values of the visible checks' fixed cases, derived from the reference answers. "
-         "Generated: do not edit; regenerate with `python -m autograder.hidden.expected_values`.")
+ABOUT = (
+    "Expected values of the visible checks' fixed cases, derived from the reference answers. "
+    "Generated: do not edit; regenerate with `python -m autograder.hidden.expected_values`."
+)
 
 
 def backward_propagation_with_dropout() -> dict:
@@ -53,13 +55,15 @@ def backward_propagation_with_dropout() -> dict:
     X, Y, parameters, D1, D2, keep_prob = cases.dropout_backward_case()
     _, cache = reference.forward_propagation_with_dropout(X, parameters, keep_prob, MaskReplay(D1, D2))
     if not ((cache["D1"] == D1).all() and (cache["D2"] == D2).all()):
-        raise RuntimeError("the reference forward pass did not use the case's masks: does it still draw them "
-                           "as rng.random(A.shape) < keep_prob, as MaskReplay expects?")
+        raise RuntimeError(
+            "the reference forward pass did not use the case's masks: does it still draw them "
+            "as rng.random(A.shape) < keep_prob, as MaskReplay expects?"
+        )
     gradients = reference.backward_propagation_with_dropout(X, Y, cache, keep_prob)
     return {
         "about": "cases.dropout_backward_case() through the reference forward pass with its masks D1, D2 "
-                 "replayed, then the reference backward pass: the cache and the true gradients with the masks "
-                 "held fixed.",
+        "replayed, then the reference backward pass: the cache and the true gradients with the masks "
+        "held fixed.",
         "cache": {key: cache[key].tolist() for key in ("Z1", "A1", "Z2", "A2", "Z3", "A3")},
         "gradients": {f"{kind}{l}": gradients[f"{kind}{l}"].tolist() for l in (1, 2, 3) for kind in ("dW", "db")},
     }

@@ -12,12 +12,12 @@ computed at grade time.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from autograder.hidden.common import expect_number, labels, relative_error, student_side, three_layer_parameters
 from autograder.grading.judge import Mistake, part
+from autograder.hidden.common import expect_number, labels, relative_error, student_side, three_layer_parameters
 from autograder.sandbox import fixtures
 from dlwork import network
 from dlwork.checks import mistakes, stand_ins
@@ -50,16 +50,25 @@ def _one_d(fn, name: str, rule: str, mistaken: Callable[[float, float], list[tup
 @part("forward_propagation", "J = theta * x for several values", 1)
 def _forward(fn):
     table = mistakes.FORWARD_PROPAGATION
-    _one_d(fn, "forward_propagation", "J(theta) = theta * x.",
-           lambda x, theta: [(x + theta, table["x + theta"]), (x, table["x"]), (theta, table["theta"])], "")
+    _one_d(
+        fn,
+        "forward_propagation",
+        "J(theta) = theta * x.",
+        lambda x, theta: [(x + theta, table["x + theta"]), (x, table["x"]), (theta, table["theta"])],
+        "",
+    )
 
 
 @part("backward_propagation", "dJ/dtheta for several values", 1)
 def _backward(fn):
     table = mistakes.BACKWARD_PROPAGATION
-    _one_d(fn, "backward_propagation", "it should be dJ/dtheta of J(theta) = theta * x.",
-           lambda x, theta: [(x * theta, table["J"]), (theta, table["theta"])],
-           "Differentiate J(theta) = theta * x with respect to theta.")
+    _one_d(
+        fn,
+        "backward_propagation",
+        "it should be dJ/dtheta of J(theta) = theta * x.",
+        lambda x, theta: [(x * theta, table["J"]), (theta, table["theta"])],
+        "Differentiate J(theta) = theta * x with respect to theta.",
+    )
 
 
 # ------------------------------------------------------- 1-D gradient check
@@ -112,8 +121,10 @@ def _gc_correct(fn):
         if not got < 1e-7:
             lead = f"For a model with a correct gradient your gradient_check returns {got:.3g}; it should be tiny (< 1e-7)."
             explained = _explain_1d(got, fixtures.linear_forward, fixtures.linear_backward, x, theta, 1e-7)
-            raise Mistake(f"{lead} {explained}" if explained else lead,
-                          "" if explained else "Compare the centred difference with backward_propagation's gradient using the relative difference.")
+            raise Mistake(
+                f"{lead} {explained}" if explained else lead,
+                "" if explained else "Compare the centred difference with backward_propagation's gradient using the relative difference.",
+            )
 
 
 @part("gradient_check", "reports a large difference for a wrong gradient", 1)
@@ -122,18 +133,27 @@ def _gc_wrong(fn):
         got, want = _student_and_reference(fn, fixtures.linear_forward, fixtures.wrong_backward, x, theta, 1e-7)
         if abs(got - want) > 1e-6 * max(want, 1e-12) + 1e-9:
             if got < 1e-6:
-                raise Mistake("When backward_propagation is wrong, your gradient_check still reports a tiny difference: it never compares with backward_propagation.",
-                              GC["grad is gradapprox"])
-            lead = f"For a wrong gradient your gradient_check returns {got:.4g}, which is not the relative difference of grad and gradapprox."
+                raise Mistake(
+                    "When backward_propagation is wrong, your gradient_check still reports a tiny difference: it never compares with backward_propagation.",
+                    GC["grad is gradapprox"],
+                )
+            lead = (
+                f"For a wrong gradient your gradient_check returns {got:.4g}, which is not the relative difference of grad and gradapprox."
+            )
             explained = _explain_1d(got, fixtures.linear_forward, fixtures.wrong_backward, x, theta, 1e-7)
-            raise Mistake(f"{lead} {explained}" if explained else lead, "" if explained else "difference = |grad - gradapprox| / (|grad| + |gradapprox|).")
+            raise Mistake(
+                f"{lead} {explained}" if explained else lead,
+                "" if explained else "difference = |grad - gradapprox| / (|grad| + |gradapprox|).",
+            )
     # A gradient of the wrong sign: |grad - gradapprox| / (|grad| + |gradapprox|) is then exactly 1.
     x, theta, epsilon = 1.5, 2.0, 1e-3
     got, _ = _student_and_reference(fn, stand_ins.forward_cubic, stand_ins.backward_cubic_negated, x, theta, epsilon)
     if abs(got - 1.0) > 1e-9:
         lead = f"For a gradient of the wrong sign your gradient_check returns {got:.4g}; the relative difference is then exactly 1."
         explained = _explain_1d(got, stand_ins.forward_cubic, stand_ins.backward_cubic_negated, x, theta, epsilon)
-        raise Mistake(f"{lead} {explained}" if explained else lead, "" if explained else "difference = |grad - gradapprox| / (|grad| + |gradapprox|).")
+        raise Mistake(
+            f"{lead} {explained}" if explained else lead, "" if explained else "difference = |grad - gradapprox| / (|grad| + |gradapprox|)."
+        )
 
 
 @part("gradient_check", "centred difference with the given epsilon", 1)
@@ -158,7 +178,7 @@ def _gc_centred(fn):
 NETWORKS = (([3, 4, 2, 1], 5, 81), ([2, 5, 3, 1], 7, 82), ([4, 3, 1], 6, 83), ([2, 3, 3, 2, 1], 4, 84))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _network_case(index: int):
     """Parameters, backprop's gradients, X and Y of ``NETWORKS[index]`` (read-only, made once per process)."""
     dims, m, seed = NETWORKS[index]
@@ -174,14 +194,14 @@ def _network_case(index: int):
     return parameters, gradients, X, Y
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reference_correct(index: int) -> float:
     """The reference's difference for backprop's (correct) gradients of ``NETWORKS[index]``."""
     parameters, gradients, X, Y = _network_case(index)
     return reference.gradient_check_n(parameters, gradients, X, Y, 1e-6)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _broken_case(index: int):
     """Wrong gradients for ``NETWORKS[index]`` and the reference's difference for them."""
     parameters, gradients, X, Y = _network_case(index)
@@ -223,8 +243,10 @@ def _gcn_quadratic(fn):
         return
     theta, _ = reference.dictionary_to_vector(parameters)
     n = theta.shape[0]
-    lead = (f"For a quadratic cost whose gradient is theta itself, and gradients equal to theta, your gradient_check_n returns "
-            f"{got:.4g} (epsilon = {epsilon}); centred differences are exact for a quadratic, so it should be 0.")
+    lead = (
+        f"For a quadratic cost whose gradient is theta itself, and gradients equal to theta, your gradient_check_n returns "
+        f"{got:.4g} (epsilon = {epsilon}); centred differences are exact for a quadratic, so it should be 0."
+    )
     approx = {  # what gradapprox becomes under each mistake, for this cost (gradient: theta)
         "gradapprox zero": np.zeros_like(theta),
         "one-sided": theta + epsilon / 2,
@@ -247,8 +269,11 @@ def _gcn_quadratic(fn):
     ones = {key: np.ones_like(value) for key, value in parameters.items()}
     if _gcn(fn, ones, {"d" + key: ones[key] for key in reversed(list(ones))}, X, Y, epsilon, cost_function=half_square) <= 1e-9:
         raise Mistake(f"{lead} {GCN['order']}")
-    raise Mistake(lead, f"For each of the {n} entries: copy theta, move entry i up (J_plus) and, on another copy, down (J_minus); "
-                        "gradapprox[i] = (J_plus - J_minus) / (2 eps).")
+    raise Mistake(
+        lead,
+        f"For each of the {n} entries: copy theta, move entry i up (J_plus) and, on another copy, down (J_minus); "
+        "gradapprox[i] = (J_plus - J_minus) / (2 eps).",
+    )
 
 
 @part("gradient_check_n", "leaves the parameters and gradients unchanged", 0.5)
@@ -259,7 +284,10 @@ def _gcn_no_mutation(fn):
     X_in = X.copy()
     fn(params_in, grads_in, X_in, Y.copy(), 1e-6)
     if set(params_in) != set(parameters) or any(not np.array_equal(params_in[k], parameters[k]) for k in parameters):
-        raise Mistake("gradient_check_n changes the parameters it is given, in place.", "Perturb copies (np.copy(theta)), not the original vector or dict.")
+        raise Mistake(
+            "gradient_check_n changes the parameters it is given, in place.",
+            "Perturb copies (np.copy(theta)), not the original vector or dict.",
+        )
     if any(not np.array_equal(grads_in.get(k), gradients[k]) for k in gradients):
         raise Mistake("gradient_check_n changes the gradients it is given.")
     if not np.array_equal(X_in, X):
@@ -268,7 +296,7 @@ def _gcn_no_mutation(fn):
 
 @part("gradient_check_n", "a tiny difference for correct gradients, several network sizes", 1)
 def _gcn_correct(fn):
-    for i, (dims, m, seed) in enumerate(NETWORKS):
+    for i, (dims, _m, _seed) in enumerate(NETWORKS):
         parameters, gradients, X, Y = _network_case(i)
         got = _gcn(fn, parameters, gradients, X, Y, 1e-6)
         want = _reference_correct(i)
@@ -284,7 +312,7 @@ def _gcn_correct(fn):
 
 @part("gradient_check_n", "the right difference for wrong gradients", 1.5)
 def _gcn_wrong(fn):
-    for i, (dims, m, seed) in enumerate(NETWORKS):
+    for i, (dims, _m, _seed) in enumerate(NETWORKS):
         parameters, gradients, X, Y = _network_case(i)
         broken, want = _broken_case(i)
         got = _gcn(fn, parameters, broken, X, Y, 1e-6)
@@ -293,28 +321,38 @@ def _gcn_wrong(fn):
         theta, layout = reference.dictionary_to_vector(parameters)
         grad = reference.gradients_to_vector(broken, layout)
         approx = reference.gradients_to_vector(gradients, layout)  # accurate to ~1e-9, far below the bugs
-        lead = (f"For wrong gradients of a {'-'.join(map(str, dims))} network your gradient_check_n returns {got:.4g}, "
-                "which is not the relative difference of grad and gradapprox.")
-        explained = mistakes.first_match(got, [
-            (np.sum(np.abs(grad - approx)) / (np.sum(np.abs(grad)) + np.sum(np.abs(approx))), GCN["L1"]),
-            (np.linalg.norm(grad - approx) / np.linalg.norm(grad), GCN["grad alone"]),
-            (np.linalg.norm(grad - approx) / np.linalg.norm(grad + approx), GCN["norm of sum"]),
-            (np.linalg.norm(grad - approx), GCN["no denominator"]),
-            (np.linalg.norm(grad - approx) / np.linalg.norm(approx), GCN["gradapprox alone"]),
-            (np.linalg.norm(grad - approx) ** 2 / (np.linalg.norm(grad) ** 2 + np.linalg.norm(approx) ** 2), GCN["squared"]),
-        ], rtol=1e-4, atol=1e-9)
+        lead = (
+            f"For wrong gradients of a {'-'.join(map(str, dims))} network your gradient_check_n returns {got:.4g}, "
+            "which is not the relative difference of grad and gradapprox."
+        )
+        explained = mistakes.first_match(
+            got,
+            [
+                (np.sum(np.abs(grad - approx)) / (np.sum(np.abs(grad)) + np.sum(np.abs(approx))), GCN["L1"]),
+                (np.linalg.norm(grad - approx) / np.linalg.norm(grad), GCN["grad alone"]),
+                (np.linalg.norm(grad - approx) / np.linalg.norm(grad + approx), GCN["norm of sum"]),
+                (np.linalg.norm(grad - approx), GCN["no denominator"]),
+                (np.linalg.norm(grad - approx) / np.linalg.norm(approx), GCN["gradapprox alone"]),
+                (np.linalg.norm(grad - approx) ** 2 / (np.linalg.norm(grad) ** 2 + np.linalg.norm(approx) ** 2), GCN["squared"]),
+            ],
+            rtol=1e-4,
+            atol=1e-9,
+        )
         if explained:
             raise Mistake(f"{lead} {explained}")
         if abs(got - 1.0) < 1e-12:
             raise Mistake(f"gradient_check_n returns exactly 1.0. {GCN['gradapprox zero']}")
-        raise Mistake(lead, "For each i: copy theta, nudge entry i up (J_plus) and, on another copy, down (J_minus); "
-                            "gradapprox[i] = (J_plus - J_minus) / (2 eps).")
+        raise Mistake(
+            lead,
+            "For each i: copy theta, nudge entry i up (J_plus) and, on another copy, down (J_minus); "
+            "gradapprox[i] = (J_plus - J_minus) / (2 eps).",
+        )
 
 
 COST_FUNCTION_EPSILONS = (1e-2, 1e-5)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cost_function_answers(epsilon: float) -> dict[str, float]:
     """The reference's differences with the quartic cost fixture: as asked, and as two mistakes would compute them."""
     parameters, gradients, X, Y = _network_case(1)  # gradients WITHOUT the penalty's term
@@ -334,14 +372,21 @@ def _gcn_cost_function(fn):
     wrong = [e for e in COST_FUNCTION_EPSILONS if abs(got[e] - answers[e]["right"]) > 1e-4 * answers[e]["right"] + 1e-9]
     if not wrong:
         return
-    if all(abs(got[e] - answers[e]["forward_propagation_n"]) <= 1e-6 * answers[e]["forward_propagation_n"] + 1e-9 for e in COST_FUNCTION_EPSILONS):
-        raise Mistake(f"Given another cost function, your gradient_check_n returns what forward_propagation_n's cost gives. "
-                      f"{GCN['ignores cost_function']}")
+    if all(
+        abs(got[e] - answers[e]["forward_propagation_n"]) <= 1e-6 * answers[e]["forward_propagation_n"] + 1e-9
+        for e in COST_FUNCTION_EPSILONS
+    ):
+        raise Mistake(
+            f"Given another cost function, your gradient_check_n returns what forward_propagation_n's cost gives. "
+            f"{GCN['ignores cost_function']}"
+        )
     small, large = COST_FUNCTION_EPSILONS[1], COST_FUNCTION_EPSILONS[0]
     # The right answers for the two steps differ by far more than round-off (> 1e-4 of their size).
     if abs(got[small] - got[large]) <= 1e-7 * abs(got[small]):
-        raise Mistake(f"gradient_check_n returns the same difference ({got[small]:.4g}) for epsilon = {large:g} and {small:g}: "
-                      f"it ignores its epsilon argument. {GCN['own epsilon']}")
+        raise Mistake(
+            f"gradient_check_n returns the same difference ({got[small]:.4g}) for epsilon = {large:g} and {small:g}: "
+            f"it ignores its epsilon argument. {GCN['own epsilon']}"
+        )
     e = wrong[0]
     raise Mistake(
         f"With another cost function and epsilon = {e:g}, your gradient_check_n returns {got[e]:.4g}, which is not the relative difference for that cost.",

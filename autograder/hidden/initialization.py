@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.hidden.common import expect_array, expect_dict
 from autograder.grading.judge import Mistake, part
+from autograder.hidden.common import expect_array, expect_dict
 from dlwork.checks import mistakes
 from source_solutions import initialization as reference
 
@@ -43,8 +43,10 @@ def check_structure(result, dims: list[int], what: str) -> dict[str, np.ndarray]
         for key, shape in ((f"W{l}", (dims[l], dims[l - 1])), (f"b{l}", (dims[l], 1))):
             value = params[key]
             if l > 1 and dims[1] != dims[l] and isinstance(value, np.ndarray) and value.shape[:1] == (dims[1],) and value.shape != shape:
-                raise Mistake(f"{key} from {what} has shape {value.shape}; it should be {shape}.",
-                              "Its first dimension is layers_dims[1]; layer l has layers_dims[l] units.")
+                raise Mistake(
+                    f"{key} from {what} has shape {value.shape}; it should be {shape}.",
+                    "Its first dimension is layers_dims[1]; layer l has layers_dims[l] units.",
+                )
             arrays[key] = expect_array(value, shape, key, what)
             if not np.issubdtype(value.dtype, np.floating):
                 raise Mistake(f"{key} from {what} has dtype {value.dtype}; parameters are floating point (float64).")
@@ -97,8 +99,10 @@ def check_spread(fn, expected_std, known, seed: int, name: str) -> None:
         W = arrays[f"W{l}"]
         # The mean of n normal draws has sd std/sqrt(n) <= std/245 here; 6 sd cannot be reached by chance.
         if abs(float(W.mean())) > 6 * actual[l] / np.sqrt(W.size):
-            raise Mistake(f"W{l} of {what} has mean {W.mean():.4g}, far from 0.",
-                          "The weights should be centred on 0: rng.random draws uniformly from [0, 1); draw with rng.standard_normal.")
+            raise Mistake(
+                f"W{l} of {what} has mean {W.mean():.4g}, far from 0.",
+                "The weights should be centred on 0: rng.random draws uniformly from [0, 1); draw with rng.standard_normal.",
+            )
         # For a normal distribution 68.3% of draws lie within one std of the mean (uniform: 57.7%).
         # With n >= 60,000 the fraction has sd <= 0.002; the 0.03 band is 15 sd wide.
         inside = float(np.mean(np.abs(W) < actual[l]))
@@ -114,8 +118,9 @@ def check_spread(fn, expected_std, known, seed: int, name: str) -> None:
         l = off[0]
         explained = mistakes.scale_mistake(actual, known(dims), 0.03, l)
         if explained:
-            raise Mistake(f"W{l} of {what} has standard deviation {actual[l]:.4g}, where {name} gives "
-                          f"{expected_std(dims, l):.4g}. {explained}")
+            raise Mistake(
+                f"W{l} of {what} has standard deviation {actual[l]:.4g}, where {name} gives {expected_std(dims, l):.4g}. {explained}"
+            )
         raise Mistake(
             f"W{l} of {what} has standard deviation {actual[l]:.4g}, which is not what {name} should give for a layer of fan-in {dims[l - 1]}.",
             "Check the scale factor and which layer size it uses.",
@@ -156,8 +161,12 @@ def _random_std(dims, l):
 
 
 for _name, _std, _known, _label in (
-    ("initialize_parameters_random", _random_std, lambda dims: mistakes.random_scale_mistakes(),
-     "the large random initialization (10 x standard normal)"),
+    (
+        "initialize_parameters_random",
+        _random_std,
+        lambda dims: mistakes.random_scale_mistakes(),
+        "the large random initialization (10 x standard normal)",
+    ),
     ("initialize_parameters_he", _he_std, mistakes.he_scale_mistakes, "He initialization"),
 ):
 

@@ -14,6 +14,7 @@ import functools
 
 import numpy as np
 
+from autograder.grading.judge import Mistake, part
 from autograder.hidden.common import (
     asked_once,
     expect_array,
@@ -25,7 +26,6 @@ from autograder.hidden.common import (
     numerical_gradient,
     three_layer_parameters,
 )
-from autograder.grading.judge import Mistake, part
 from dlwork import network
 from dlwork.checks import mistakes
 from source_solutions import regularization as reference
@@ -54,8 +54,13 @@ def _penalty_mistakes(parameters: dict, m: int, lambd: float) -> dict[str, tuple
     Ws = [v for k, v in sorted(parameters.items()) if k.startswith("W")]
     bs = [v for k, v in sorted(parameters.items()) if k.startswith("b")]
     return mistakes.l2_penalty_mistakes(
-        m=m, lambd=lambd, squares=[float(np.sum(W**2)) for W in Ws], sums=[float(np.sum(W)) for W in Ws],
-        sizes=[W.size for W in Ws], bias_squares=sum(float(np.sum(b**2)) for b in bs))
+        m=m,
+        lambd=lambd,
+        squares=[float(np.sum(W**2)) for W in Ws],
+        sums=[float(np.sum(W)) for W in Ws],
+        sizes=[W.size for W in Ws],
+        bias_squares=sum(float(np.sum(b**2)) for b in bs),
+    )
 
 
 def _l2_case(case_index: int, seed: int, lambd_override: float | None = None):
@@ -94,9 +99,11 @@ def _cost_penalty(fn):
         penalty = got - base
         for candidate, explanation in _penalty_mistakes(parameters, m, lambd).values():
             if abs(penalty - candidate) <= 1e-9 * max(1.0, abs(candidate)):
-                raise Mistake(f"For a {dims_text(parameters)} network, m = {m}, lambd = {lambd}, your cost adds a penalty of "
-                              f"{penalty:.6g}, where lambd / (2m) times the sum of the squared weights is {expected - base:.6g}. "
-                              f"{explanation}")
+                raise Mistake(
+                    f"For a {dims_text(parameters)} network, m = {m}, lambd = {lambd}, your cost adds a penalty of "
+                    f"{penalty:.6g}, where lambd / (2m) times the sum of the squared weights is {expected - base:.6g}. "
+                    f"{explanation}"
+                )
         raise Mistake(
             f"For a {dims_text(parameters)} network, m = {m}, lambd = {lambd}, the L2 penalty your cost adds is wrong.",
             "The penalty is lambd / (2m) times the sum, over every weight matrix, of its squared entries.",
@@ -126,8 +133,10 @@ def _grad_case(fn, case_index: int):
     expect_dict(answer, "backward_propagation_with_regularization")
     changed = sorted(k for k in cache if not np.array_equal(given.get(k), cache[k]))
     if changed:
-        raise Mistake(f"backward_propagation_with_regularization changes the cache ({', '.join(changed)}) in place.",
-                      "The cache's W are the network's parameters: compute the L2 term into a new array (x = x + ...).")
+        raise Mistake(
+            f"backward_propagation_with_regularization changes the cache ({', '.join(changed)}) in place.",
+            "The cache's W are the network's parameters: compute the L2 term into a new array (x = x + ...).",
+        )
     got = expect_gradients(answer, parameters, "backward_propagation_with_regularization")
     return got, expected, parameters, X, Y, m, lambd
 
@@ -153,12 +162,20 @@ def _l2_dW(fn):
         extra = got - (expected - lambd / m * W)  # what the function adds to backprop's dW
         factor = float(np.sum(extra * W) / np.sum(W * W))
         if not _close(extra, factor * W):
-            raise Mistake(f"The extra term in {key} is not a multiple of W{l}.", "The derivative of lambd/(2m) * sum(W^2) with respect to W is proportional to W.")
+            raise Mistake(
+                f"The extra term in {key} is not a multiple of W{l}.",
+                "The derivative of lambd/(2m) * sum(W^2) with respect to W is proportional to W.",
+            )
         explained = mistakes.first_match(factor, mistakes.l2_gradient_mistakes(m=m, lambd=lambd).values(), rtol=1e-6, atol=1e-12)
         if explained:
-            raise Mistake(f"{key} carries {factor:.5g} * W{l} on top of backprop's gradient; with lambd = {lambd} and m = {m} "
-                          f"the L2 term is lambd / m * W{l} = {lambd / m:.5g} * W{l}. {explained}")
-        raise Mistake(f"{key} does not match the gradient of the regularized cost (network {dims_text(parameters)}, m = {m}, lambd = {lambd}).", "dW = (backprop's dW) + lambd/m * W.")
+            raise Mistake(
+                f"{key} carries {factor:.5g} * W{l} on top of backprop's gradient; with lambd = {lambd} and m = {m} "
+                f"the L2 term is lambd / m * W{l} = {lambd / m:.5g} * W{l}. {explained}"
+            )
+        raise Mistake(
+            f"{key} does not match the gradient of the regularized cost (network {dims_text(parameters)}, m = {m}, lambd = {lambd}).",
+            "dW = (backprop's dW) + lambd/m * W.",
+        )
 
 
 @part("backward_propagation_with_regularization", "db is not regularized", 1)
@@ -231,11 +248,16 @@ def _dropout_run(fn, seed: int, dims, m: int, keep_prob: float):
         if f"D{l}" not in cache:
             raise Mistake(f"The cache has no 'D{l}'.", "Keep each mask in the cache: backward propagation must reuse the same masks.")
         if isinstance(cache[f"D{l}"], np.ndarray) and cache[f"D{l}"].shape != (dims[l], m) and cache[f"D{l}"].size < dims[l] * m:
-            raise Mistake(f"D{l} has shape {cache[f'D{l}'].shape}; it should be {(dims[l], m)}, the shape of A{l}.",
-                          "The mask has one entry per unit and example: each example drops its own units.")
+            raise Mistake(
+                f"D{l} has shape {cache[f'D{l}'].shape}; it should be {(dims[l], m)}, the shape of A{l}.",
+                "The mask has one entry per unit and example: each example drops its own units.",
+            )
         D = expect_array(cache[f"D{l}"], (dims[l], m), f"D{l}", "forward_propagation_with_dropout")
         if not np.all((D == 0) | (D == 1)):
-            raise Mistake(f"D{l} holds values other than 0 and 1.", "Store the keep-mask itself (True/1 = kept); the 1/keep_prob scaling goes into A, not into D.")
+            raise Mistake(
+                f"D{l} holds values other than 0 and 1.",
+                "Store the keep-mask itself (True/1 = kept); the 1/keep_prob scaling goes into A, not into D.",
+            )
         masks.append(D)
     return parameters, X, A3, cache, masks
 
@@ -252,12 +274,20 @@ def _dropout_replay(fn):
         parameters, X, A3, cache, (D1, D2) = _dropout_run(fn, seed, dims, m, keep_prob)
         ref_A3, ref_cache = reference.forward_propagation_with_dropout(X, parameters, keep_prob, MaskReplay(D1, D2))
         for key in ("Z1", "A1", "Z2", "A2"):
-            if key in cache and isinstance(cache[key], np.ndarray) and cache[key].shape == ref_cache[key].shape and not _close(cache[key], ref_cache[key]):
+            if (
+                key in cache
+                and isinstance(cache[key], np.ndarray)
+                and cache[key].shape == ref_cache[key].shape
+                and not _close(cache[key], ref_cache[key])
+            ):
                 raise Mistake(*_dropout_diagnosis(key, cache, ref_cache, parameters, X, keep_prob, D1, D2))
         if not _close(A3, ref_A3):
             Z3 = parameters["W3"] @ ref_cache["A2"] + parameters["b3"]
             if np.any(A3 == 0) and not np.any(network.sigmoid(Z3) == 0):
-                raise Mistake("A3 has zeros: dropout reached the output layer.", "Only the hidden layers are dropped; the output layer is never masked.")
+                raise Mistake(
+                    "A3 has zeros: dropout reached the output layer.",
+                    "Only the hidden layers are dropped; the output layer is never masked.",
+                )
             raise Mistake(
                 f"A3 does not follow from your masks (keep_prob = {keep_prob}).",
                 "Mask the hidden activations, divide them by keep_prob, and leave the input and output layers alone.",
@@ -266,16 +296,25 @@ def _dropout_replay(fn):
 
 def _dropout_diagnosis(key, cache, ref_cache, parameters, X, keep_prob, D1, D2):
     if key == "Z1":
-        return ("Z1 is not W1 X + b1: the input layer seems to be dropped or changed.", "Dropout applies to the hidden layers' activations A1 and A2, never to the input X.")
+        return (
+            "Z1 is not W1 X + b1: the input layer seems to be dropped or changed.",
+            "Dropout applies to the hidden layers' activations A1 and A2, never to the input X.",
+        )
     l = int(key[1])
     A_got = cache[key]
     A_ref = ref_cache[key]
     plain = A_ref * keep_prob  # = relu(Z) * D
     for factor, explanation in mistakes.dropout_scale_mistakes(keep_prob=keep_prob).values():
         if key.startswith("A") and _close(A_got, plain * factor):
-            return (f"{key} is masked, but its kept units are relu(Z{l}) times {factor:.4g}; with keep_prob = {keep_prob} they are "
-                    f"scaled by 1 / keep_prob = {1 / keep_prob:.4g}. {explanation}", "")
-    return (f"{key} in the cache does not follow from your mask D{l} (keep_prob = {keep_prob}).", f"{key} should be the ReLU output times D{l}, divided by keep_prob.")
+            return (
+                f"{key} is masked, but its kept units are relu(Z{l}) times {factor:.4g}; with keep_prob = {keep_prob} they are "
+                f"scaled by 1 / keep_prob = {1 / keep_prob:.4g}. {explanation}",
+                "",
+            )
+    return (
+        f"{key} in the cache does not follow from your mask D{l} (keep_prob = {keep_prob}).",
+        f"{key} should be the ReLU output times D{l}, divided by keep_prob.",
+    )
 
 
 @part("forward_propagation_with_dropout", "masks keep each unit with probability keep_prob, independently", 1)
@@ -291,7 +330,9 @@ def _dropout_statistics(fn):
                 explained = mistakes.first_match(kept, mistakes.dropout_mask_mistakes(keep_prob=keep_prob).values(), rtol=0, atol=0.02)
                 if explained:
                     raise Mistake(f"D{l} keeps {kept:.1%} of the units with keep_prob = {keep_prob}. {explained}")
-                raise Mistake(f"D{l} keeps {kept:.1%} of the units but keep_prob = {keep_prob}.", "Each unit must be kept with probability keep_prob.")
+                raise Mistake(
+                    f"D{l} keeps {kept:.1%} of the units but keep_prob = {keep_prob}.", "Each unit must be kept with probability keep_prob."
+                )
         if np.array_equal(D1, D2):
             raise Mistake("D1 and D2 are identical.", "Draw a fresh mask for each hidden layer.")
         if np.all(D1 == D1[:, :1]):
@@ -306,7 +347,9 @@ def _dropout_rng(fn):
     parameters, X, _ = _instance(31, dims, m)
     other = fn(X.copy(), parameters, 0.6, np.random.default_rng(32))[1]
     if any(not np.array_equal(a, b) for a, b in zip(first, again)):
-        raise Mistake("Two generators with the same seed give different masks.", "Draw the masks from the rng argument only, never from np.random.")
+        raise Mistake(
+            "Two generators with the same seed give different masks.", "Draw the masks from the rng argument only, never from np.random."
+        )
     if all(np.array_equal(np.asarray(other.get(f"D{l}")), first[l - 1]) for l in (1, 2)):
         raise Mistake("Generators with different seeds give the same masks.", "Draw the masks from the rng argument.")
 
@@ -360,20 +403,59 @@ def _dropout_backward(fn):
             continue
         again, *_ = _dropout_grad_case(fn, seed, dims, m, keep_prob, float_masks)
         if not _same(got, again):
-            raise Mistake("Two calls with the same cache give different gradients: the masks are drawn again.", "Backward propagation must reuse the masks D1, D2 stored in the cache.")
+            raise Mistake(
+                "Two calls with the same cache give different gradients: the masks are drawn again.",
+                "Backward propagation must reuse the masks D1, D2 stored in the cache.",
+            )
         scaling = {l: mistakes.dropout_backward_mistakes(keep_prob=keep_prob, layer=l) for l in (1, 2)}
         models = [
-            (dict(scale=(False, False)), "The gradients are masked but not divided by keep_prob.", "The forward pass divided A1 and A2 by keep_prob, so dA1 and dA2 are divided by keep_prob too."),
+            (
+                dict(scale=(False, False)),
+                "The gradients are masked but not divided by keep_prob.",
+                "The forward pass divided A1 and A2 by keep_prob, so dA1 and dA2 are divided by keep_prob too.",
+            ),
             (dict(scale=(True, False)), scaling[2]["not divided"][1], ""),
             (dict(scale=(False, True)), scaling[1]["not divided"][1], ""),
-            (dict(factor=keep_prob), "dA1 and dA2 are multiplied by keep_prob instead of divided by it.", "The forward pass divided A1 and A2 by keep_prob; their gradients are scaled the same way."),
-            (dict(masks=(None, "D2")), "dA1 is not masked with D1.", "Each hidden layer's gradient goes through the same mask as its activation."),
-            (dict(masks=(None, "D2"), scale=(False, True)), "dA1 is not masked with D1 (nor divided by keep_prob).", "Each hidden layer's gradient goes through the same mask and scaling as its activation."),
-            (dict(masks=("D1", None)), "dA2 is not masked with D2.", "Each hidden layer's gradient goes through the same mask as its activation."),
-            (dict(masks=("D1", None), scale=(True, False)), "dA2 is not masked with D2 (nor divided by keep_prob).", "Each hidden layer's gradient goes through the same mask and scaling as its activation."),
-            (dict(masks=("D2", "D1")) if dims[1] == dims[2] else None, "Each layer's gradient is masked with the other layer's mask: D1 is applied to dA2 and D2 to dA1.", "Use each layer's own mask."),
-            (dict(masks=("D2", "D2")) if dims[1] == dims[2] else None, "dA1 is masked with the other layer's mask, D2.", "Use each layer's own mask: dA1 takes D1."),
-            (dict(masks=("D1", "D1")) if dims[1] == dims[2] else None, "dA2 is masked with the other layer's mask, D1.", "Use each layer's own mask: dA2 takes D2."),
+            (
+                dict(factor=keep_prob),
+                "dA1 and dA2 are multiplied by keep_prob instead of divided by it.",
+                "The forward pass divided A1 and A2 by keep_prob; their gradients are scaled the same way.",
+            ),
+            (
+                dict(masks=(None, "D2")),
+                "dA1 is not masked with D1.",
+                "Each hidden layer's gradient goes through the same mask as its activation.",
+            ),
+            (
+                dict(masks=(None, "D2"), scale=(False, True)),
+                "dA1 is not masked with D1 (nor divided by keep_prob).",
+                "Each hidden layer's gradient goes through the same mask and scaling as its activation.",
+            ),
+            (
+                dict(masks=("D1", None)),
+                "dA2 is not masked with D2.",
+                "Each hidden layer's gradient goes through the same mask as its activation.",
+            ),
+            (
+                dict(masks=("D1", None), scale=(True, False)),
+                "dA2 is not masked with D2 (nor divided by keep_prob).",
+                "Each hidden layer's gradient goes through the same mask and scaling as its activation.",
+            ),
+            (
+                dict(masks=("D2", "D1")) if dims[1] == dims[2] else None,
+                "Each layer's gradient is masked with the other layer's mask: D1 is applied to dA2 and D2 to dA1.",
+                "Use each layer's own mask.",
+            ),
+            (
+                dict(masks=("D2", "D2")) if dims[1] == dims[2] else None,
+                "dA1 is masked with the other layer's mask, D2.",
+                "Use each layer's own mask: dA1 takes D1.",
+            ),
+            (
+                dict(masks=("D1", "D1")) if dims[1] == dims[2] else None,
+                "dA2 is masked with the other layer's mask, D1.",
+                "Use each layer's own mask: dA2 takes D2.",
+            ),
         ]
         for model, diagnosis, hint in models:
             if model is not None and _same(got, _dropout_variant(X, Y, cache, keep_prob, **model)):
@@ -397,4 +479,6 @@ def _dropout_numerical(fn):
     error = gradient_error(got, numerical_gradient(cost, parameters))
     # centred differences with eps = 1e-6 are accurate to about 1e-9 here
     if error > 1e-6:
-        raise Mistake(f"With the masks held fixed, your gradients differ from numerical gradients of the cost (relative difference {error:.1e}).")
+        raise Mistake(
+            f"With the masks held fixed, your gradients differ from numerical gradients of the cost (relative difference {error:.1e})."
+        )

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from autograder import options
-from autograder.course.registry import STEMS, REPO
+from autograder.course.registry import REPO, STEMS
 
 DEFAULT_DIR = REPO / "demo"
 
@@ -26,9 +26,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from autograder.qa import sample_class
     from autograder.course.builder import build_course
     from autograder.grading.classroom import format_summary, grade_class
+    from autograder.qa import sample_class
     from autograder.reports.export import write_csv
     from autograder.reports.feedback import write_feedback
     from autograder.sandbox import IsolationError

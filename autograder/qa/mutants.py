@@ -133,8 +133,8 @@ def make_notebook(variant, release_nb):
     """The release notebook with ``variant`` in its function's cell and the reference in the others."""
     import copy
 
-    from autograder.qa.sample_class import REF, cell_source
     from autograder.course.contract import nbgrader_meta
+    from autograder.qa.sample_class import REF, cell_source
 
     nb = copy.deepcopy(release_nb)
     found = False
@@ -171,10 +171,10 @@ def _judge_hidden_alone(path: Path, stem: str, function: str):
 
     import nbformat
 
-    from autograder.grading.notebook import release_notebook, select_cells
-    from autograder.grading.judge import judge
-    from autograder.sandbox import Limits, Session
     from autograder.course.contract import exercises
+    from autograder.grading.judge import judge
+    from autograder.grading.notebook import release_notebook, select_cells
+    from autograder.sandbox import Limits, Session
 
     release = release_notebook(stem)
     points = next(e.points for e in exercises(release, stem) if e.function == function)
@@ -204,7 +204,9 @@ def _row(variant, result, alone, error: str | None) -> Row:
             row.visible = verdict.visible
             row.diagnosis = "" if verdict.passed else verdict.full_diagnosis()
         elif not verdict.passed:  # the reference in the other cells must keep full points
-            row.problems.append(f"the reference {verdict.function} got {verdict.points:g}/{verdict.max_points:g}: {verdict.full_diagnosis()}")
+            row.problems.append(
+                f"the reference {verdict.function} got {verdict.points:g}/{verdict.max_points:g}: {verdict.full_diagnosis()}"
+            )
     if row.max_points == 0:
         row.problems.append(f"the notebook has no graded {variant.function}")
     return row
@@ -221,8 +223,8 @@ def evaluate(variants, workers: int = 2, folder: Path | None = None, hidden_alon
 
     import nbformat
 
-    from autograder.grading.notebook import release_notebook
     from autograder.grading.classroom import worker_init
+    from autograder.grading.notebook import release_notebook
 
     started = time.monotonic()
     variants = list(variants)
@@ -244,7 +246,9 @@ def evaluate(variants, workers: int = 2, folder: Path | None = None, hidden_alon
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, path)
             # A cheat is judged on its own function: the reference in the other cells proves nothing more.
-            tasks.append((i, str(path), variant.stem, variant.function, hidden_alone and variant.verdict == "wrong", variant.verdict == "cheat"))
+            tasks.append(
+                (i, str(path), variant.stem, variant.function, hidden_alone and variant.verdict == "wrong", variant.verdict == "cheat")
+            )
         if tasks:
             context = multiprocessing.get_context("fork")
             with context.Pool(max(1, min(workers, len(tasks))), initializer=worker_init) as pool:
@@ -269,7 +273,7 @@ def _heard(row: Row) -> str:
     if row.visible is None:
         return row.diagnosis
     prefix = f"{row.variant.function}: "
-    return row.visible[len(prefix):] if row.visible.startswith(prefix) else row.visible
+    return row.visible[len(prefix) :] if row.visible.startswith(prefix) else row.visible
 
 
 def format_matrix(report: Report, width: int | None = None) -> str:
@@ -287,7 +291,11 @@ def format_matrix(report: Report, width: int | None = None) -> str:
         ok = "OK" if r.failure is None else r.failure.upper()
         row = (r.variant.id, r.variant.function, r.variant.verdict, points, visible, ok, _heard(r) or "-")
         if report.hidden_alone:
-            alone = "-" if r.hidden_points is None else f"{r.hidden_points:g}/{r.max_points:g}" + ("" if not r.hidden_missing_keywords else " ?")
+            alone = (
+                "-"
+                if r.hidden_points is None
+                else f"{r.hidden_points:g}/{r.max_points:g}" + ("" if not r.hidden_missing_keywords else " ?")
+            )
             row = row[:4] + (alone,) + row[4:]
         table.append(row)
     n = len(header) - 1
@@ -337,8 +345,10 @@ def summary_lines(report: Report) -> list[str]:
         judged = [r for r in wrong if r.hidden_points is not None]
         full = sum(1 for r in judged if r.hidden_points >= r.max_points)
         unnamed = sum(1 for r in judged if r.hidden_points < r.max_points and r.hidden_missing_keywords)
-        lines.append(f"hidden checks alone (informational): {full} of {len(judged)} wrong variants would earn full points; "
-                     f"{unnamed} of the others get a diagnosis without the expected keywords (marked ?)")
+        lines.append(
+            f"hidden checks alone (informational): {full} of {len(judged)} wrong variants would earn full points; "
+            f"{unnamed} of the others get a diagnosis without the expected keywords (marked ?)"
+        )
     if report.count("harness"):
         lines.append(f"harness problems: {report.count('harness')} variants could not be judged as intended")
     return lines
@@ -348,12 +358,12 @@ def summary_lines(report: Report) -> list[str]:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--only", metavar="TEXT", action="append",
-                        help="only variants whose id or function contains TEXT (repeatable)")
+    parser.add_argument("--only", metavar="TEXT", action="append", help="only variants whose id or function contains TEXT (repeatable)")
     options.add_workers(parser, default=2)
     parser.add_argument("--full", action="store_true", help="print whole diagnoses instead of cutting them to the terminal width")
-    parser.add_argument("--hidden-alone", action="store_true",
-                        help="also judge each wrong variant by the hidden checks alone (informational)")
+    parser.add_argument(
+        "--hidden-alone", action="store_true", help="also judge each wrong variant by the hidden checks alone (informational)"
+    )
 
 
 def selected(only: list[str] | None):

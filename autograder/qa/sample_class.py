@@ -54,7 +54,10 @@ class Student:
 
 
 LATER_FUNCTIONS = tuple(f for entry in NOTEBOOKS[1:] for f in entry.functions)  # every notebook after the first
-WARN = Edit("parameters = {}", "import warnings\n    warnings.warn('this is only a warning')\n    np.log(np.zeros(1))\n    print('debug output from the student')\n    parameters = {}")
+WARN = Edit(
+    "parameters = {}",
+    "import warnings\n    warnings.warn('this is only a warning')\n    np.log(np.zeros(1))\n    print('debug output from the student')\n    parameters = {}",
+)
 
 CLASS = [
     Student("alice", "everything right: full marks"),
@@ -79,8 +82,14 @@ CLASS = [
         "erin",
         "gradient checking: one-sided difference; L1 norms in N-D",
         {
-            "gradient_check": Edit("J_minus = forward_propagation(x, theta - epsilon)\n    gradapprox = (J_plus - J_minus) / (2 * epsilon)", "J_minus = forward_propagation(x, theta)\n    gradapprox = (J_plus - J_minus) / epsilon"),
-            "gradient_check_n": Edit("numerator = np.linalg.norm(grad - gradapprox)\n    denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)", "numerator = np.sum(np.abs(grad - gradapprox))\n    denominator = np.sum(np.abs(grad)) + np.sum(np.abs(gradapprox))"),
+            "gradient_check": Edit(
+                "J_minus = forward_propagation(x, theta - epsilon)\n    gradapprox = (J_plus - J_minus) / (2 * epsilon)",
+                "J_minus = forward_propagation(x, theta)\n    gradapprox = (J_plus - J_minus) / epsilon",
+            ),
+            "gradient_check_n": Edit(
+                "numerator = np.linalg.norm(grad - gradapprox)\n    denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)",
+                "numerator = np.sum(np.abs(grad - gradapprox))\n    denominator = np.sum(np.abs(grad)) + np.sum(np.abs(gradapprox))",
+            ),
         },
     ),
     Student(
@@ -96,12 +105,19 @@ CLASS = [
             "backward_propagation": Edit("dtheta = x", "import os\n    os._exit(1)"),
         },
     ),
-    Student("heidi", "right answers that print warnings and debug output", {"initialize_parameters_he": WARN, "initialize_parameters_random": WARN}),
+    Student(
+        "heidi",
+        "right answers that print warnings and debug output",
+        {"initialize_parameters_he": WARN, "initialize_parameters_random": WARN},
+    ),
     Student(
         "ivan",
         "correct variants: other random draws and other ways to write the sums",
         {
-            "initialize_parameters_he": Edit("rng.standard_normal((layers_dims[l], fan_in)) * np.sqrt(2.0 / fan_in)", "rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, layers_dims[l])).T"),
+            "initialize_parameters_he": Edit(
+                "rng.standard_normal((layers_dims[l], fan_in)) * np.sqrt(2.0 / fan_in)",
+                "rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, layers_dims[l])).T",
+            ),
             "forward_propagation_with_dropout": Edit("D2 = rng.random(A2.shape) < keep_prob", "D2 = rng.binomial(1, keep_prob, A2.shape)"),
             "compute_cost_with_regularization": Edit("np.sum(np.square(value))", "np.linalg.norm(value) ** 2"),
         },
@@ -118,18 +134,27 @@ CLASS = [
             ),
         },
     ),
-    Student("niaj", "a corrupt notebook 03 and an empty folder for 02", damage={"03_gradient_checking": "corrupt", "02_regularization": "missing"}),
+    Student(
+        "niaj",
+        "a corrupt notebook 03 and an empty folder for 02",
+        damage={"03_gradient_checking": "corrupt", "02_regularization": "missing"},
+    ),
     Student(
         "oscar",
         "right answers, but a check cell deleted and another edited",
-        damage={"01_initialization": "delete-check:initialize_parameters_he", "02_regularization": "edit-check:compute_cost_with_regularization"},
+        damage={
+            "01_initialization": "delete-check:initialize_parameters_he",
+            "02_regularization": "edit-check:compute_cost_with_regularization",
+        },
     ),
     Student(
         "peggy",
         "gradient_check never calls backward_propagation; zeros init with ones",
         {
             "gradient_check": Edit("grad = backward_propagation(x, theta)", "grad = gradapprox"),
-            "initialize_parameters_zeros": Edit("np.zeros((layers_dims[l], layers_dims[l - 1]))", "np.ones((layers_dims[l], layers_dims[l - 1]))"),
+            "initialize_parameters_zeros": Edit(
+                "np.zeros((layers_dims[l], layers_dims[l - 1]))", "np.ones((layers_dims[l], layers_dims[l - 1]))"
+            ),
         },
     ),
 ]
@@ -167,7 +192,9 @@ def make_notebook(release_nb, stem: str, student: Student):
     return nb
 
 
-def write_class(course: Path, students: list[Student] | None = None, release_dir: Path | None = None, timestamp: str = "2026-11-20 12:00:00.000000 UTC") -> list[str]:
+def write_class(
+    course: Path, students: list[Student] | None = None, release_dir: Path | None = None, timestamp: str = "2026-11-20 12:00:00.000000 UTC"
+) -> list[str]:
     """Write ``submitted/<student>/<stem>/<stem>.ipynb`` for each student; returns their names."""
     import nbformat
 

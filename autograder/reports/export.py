@@ -22,8 +22,8 @@ def export_rows(course: Path, db_url: str | None = None, assignments: list[str] 
     """One row per student and assignment; scores from the gradebook (manual grades count)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from autograder.grading.notebook import release_notebook
     from autograder.course.contract import exercises
+    from autograder.grading.notebook import release_notebook
 
     course = Path(course).resolve()
     assignments = assignments or list(STEMS)
@@ -47,7 +47,7 @@ def export_rows(course: Path, db_url: str | None = None, assignments: list[str] 
                 if notebook is not None:
                     for grade in notebook.grades:
                         if grade.name.startswith("check_"):
-                            scores[grade.name[len("check_"):]] = float(grade.score)
+                            scores[grade.name[len("check_") :]] = float(grade.score)
                     row["score"] = f"{sum(scores.values()):g}"
                     row["max_score"] = f"{sum(g.max_score for g in notebook.grades):g}"
                 for f in functions[stem]:

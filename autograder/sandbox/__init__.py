@@ -13,6 +13,7 @@ Files marked "student" import nothing from ``autograder``: they run in the
 student's process tree, loaded by path.
 """
 
+from autograder.sandbox.probe import IsolationError, verify_isolation
 from autograder.sandbox.process import (
     UID_BASE,
     Cell,
@@ -27,7 +28,6 @@ from autograder.sandbox.process import (
     StudentProtocolError,
     StudentTimeout,
 )
-from autograder.sandbox.probe import IsolationError, verify_isolation
 
 __all__ = [
     "UID_BASE",

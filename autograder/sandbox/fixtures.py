@@ -40,4 +40,3 @@ def quartic_cost(X, Y, parameters):
     m = Y.shape[1]
     fourth_powers = sum(float(np.sum(v**4)) for k, v in parameters.items() if k.startswith("W"))
     return compute_cost(AL, Y) + 0.3 / (4 * m) * fourth_powers, cache
-

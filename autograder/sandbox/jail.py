@@ -62,8 +62,14 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER, PR_S
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}
 # statvfs flags that a mount inside a user namespace must keep when it is remounted
-_LOCKED_FLAGS = [(os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
-                 (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME)]
+_LOCKED_FLAGS = [
+    (os.ST_NOSUID, MS_NOSUID),
+    (os.ST_NODEV, MS_NODEV),
+    (os.ST_NOEXEC, MS_NOEXEC),
+    (os.ST_NOATIME, MS_NOATIME),
+    (os.ST_NODIRATIME, MS_NODIRATIME),
+    (os.ST_RELATIME, MS_RELATIME),
+]
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -82,7 +88,7 @@ def _call(result: int, what: str) -> None:
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    encode = lambda s: None if s is None else s.encode()  # noqa: E731
+    encode = lambda s: None if s is None else s.encode()
     _call(_libc.mount(encode(source), target.encode(), encode(fstype), ctypes.c_ulong(flags), encode(data)), f"mount {target}")
 
 
@@ -104,7 +110,7 @@ def _resolve(path: str, links: list[tuple[str, str]], depth: int = 0) -> str:
             target = os.readlink(step)
             links.append((step, target))
             base = target if target.startswith("/") else os.path.join(current, target)
-            rest = "/".join(parts[i + 1:])
+            rest = "/".join(parts[i + 1 :])
             return _resolve(os.path.join(base, rest) if rest else base, links, depth + 1)
         current = step
     return current
@@ -167,7 +173,7 @@ def unshare_namespaces() -> None:
         err = ctypes.get_errno()
         reasons = {
             1: "this system forbids user namespaces here (EPERM: a container's seccomp profile, or AppArmor's "
-               "kernel.apparmor_restrict_unprivileged_userns, or kernel.unprivileged_userns_clone=0)",
+            "kernel.apparmor_restrict_unprivileged_userns, or kernel.unprivileged_userns_clone=0)",
             22: "the kernel does not support user namespaces (EINVAL)",
             28: "no user namespace may be created here (ENOSPC: user.max_user_namespaces is 0 or exhausted)",
         }
@@ -284,7 +290,12 @@ def build_root(layout: dict, tmpfs_mb: int) -> bool:
 
     for device in DEVICES:
         bind(f"/dev/{device}", f"/dev/{device}")
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, f"{new}/dev/{name}")
     for fd in sources.values():
         os.close(fd)

@@ -23,7 +23,7 @@ from pathlib import Path
 from autograder.sandbox.process import REPO, Limits, SandboxError, StudentProcess, Zygote
 
 WAY_OUT = (
-    "Grade on a Linux machine that allows unprivileged user namespaces (README, \"Threat model\"), "
+    'Grade on a Linux machine that allows unprivileged user namespaces (README, "Threat model"), '
     "or pass --no-sandbox to run student code without any isolation (only for code you trust)."
 )
 
@@ -84,7 +84,7 @@ def _on_the_way(folder: str, layout: dict) -> set[str]:
     prefix = folder.rstrip("/") + "/"
     for path in [*layout["binds"], *(link for link, _ in layout["links"])]:
         if path.startswith(prefix):
-            names.add(path[len(prefix):].split("/")[0])
+            names.add(path[len(prefix) :].split("/")[0])
     return names
 
 
@@ -109,8 +109,9 @@ def verify_isolation(limits: Limits, hidden: list[Path] = ()) -> None:
     folders = [str(folder), str(REPO), str(Path.home()), *(str(p) for p in hidden)]
     with open(f"/proc/{os.getpid()}/cmdline", "rb") as f:
         cmdline = f.read()
-    source = PROBE.format(files=files, folders=folders, port=listener.getsockname()[1],
-                          canary_pid=canary_pid, judge_pid=os.getpid(), judge_cmdline=cmdline)
+    source = PROBE.format(
+        files=files, folders=folders, port=listener.getsockname()[1], canary_pid=canary_pid, judge_pid=os.getpid(), judge_cmdline=cmdline
+    )
     spawner = process = None
     try:
         spawner = Zygote(sandbox=True, preload=[])

@@ -427,7 +427,9 @@ class Session:
                 reply = self._process.request({"op": "exec", "source": cell.source, "label": cell.label}, timeout)
             except StudentTimeout:
                 self.skipped.add(cell.label)
-                self.load_errors[cell.label] = f"cell '{cell.label}' did not finish within {timeout:g} s (an infinite loop at top level?); it was skipped"
+                self.load_errors[cell.label] = (
+                    f"cell '{cell.label}' did not finish within {timeout:g} s (an infinite loop at top level?); it was skipped"
+                )
                 return self.process()
             except StudentCrashed as exc:
                 self.skipped.add(cell.label)
@@ -436,11 +438,12 @@ class Session:
             if not reply["ok"]:
                 where = reply.get("where") or ""
                 self.load_errors.setdefault(
-                    cell.label, f"cell '{cell.label}' raised {reply['exc_type']}: {reply.get('message', '')}" + (f"\n{where}" if where else "")
+                    cell.label,
+                    f"cell '{cell.label}' raised {reply['exc_type']}: {reply.get('message', '')}" + (f"\n{where}" if where else ""),
                 )
         return self._process
 
-    def function(self, name: str) -> "StudentFunction":
+    def function(self, name: str) -> StudentFunction:
         return StudentFunction(self, name)
 
     def close(self) -> None:

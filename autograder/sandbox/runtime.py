@@ -190,7 +190,9 @@ def preload(setup: dict) -> None:
     import importlib.util
 
     sys.path[:0] = list(setup["sys_path"])
-    spec = importlib.util.spec_from_file_location("grader_fixtures", os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures.py"))
+    spec = importlib.util.spec_from_file_location(
+        "grader_fixtures", os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures.py")
+    )
     for name in setup["preload"]:
         try:
             if name == "grader_fixtures":

@@ -12,6 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+
 def dataset_dir() -> Path:
     """The folder holding the ``.h5`` files.
 

@@ -8,7 +8,7 @@ The graded exercises (initialization, L2, dropout, gradient checking) plug into
 from __future__ import annotations
 
 import inspect
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -100,9 +100,7 @@ def backward_propagation(X: np.ndarray, Y: np.ndarray, cache: dict) -> dict[str,
 
 def update_parameters(parameters: Parameters, grads: dict, learning_rate: float) -> Parameters:
     """One step of gradient descent; returns a new dict, the input is left alone."""
-    return {
-        key: value - learning_rate * grads["d" + key] for key, value in parameters.items()
-    }
+    return {key: value - learning_rate * grads["d" + key] for key, value in parameters.items()}
 
 
 def predict(X: np.ndarray, parameters: Parameters) -> np.ndarray:

@@ -18,8 +18,8 @@ folder per assignment).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import nbformat
 
@@ -96,8 +96,7 @@ def functions_from_notebook(
     cells = [
         cell
         for cell in nb.cells
-        if cell.cell_type == "code"
-        and (_nbgrader(cell).get("grade_id") == "setup" or _nbgrader(cell).get("solution") is True)
+        if cell.cell_type == "code" and (_nbgrader(cell).get("grade_id") == "setup" or _nbgrader(cell).get("solution") is True)
     ]
     if not any(_nbgrader(cell).get("grade_id") == "setup" for cell in cells):
         raise NotebookImportError(f"{path.name} has no setup cell (nbgrader grade_id 'setup')")
@@ -109,13 +108,9 @@ def functions_from_notebook(
             code = compile(cell.source, f"<{path.name}, cell {label}>", "exec")
             exec(code, namespace)
         except Exception as error:
-            raise NotebookImportError(
-                f"running cell {label!r} of {path} failed with {type(error).__name__}: {error}"
-            ) from error
+            raise NotebookImportError(f"running cell {label!r} of {path} failed with {type(error).__name__}: {error}") from error
 
     missing = [name for name in names if name not in namespace]
     if missing:
-        raise NotebookImportError(
-            f"{path.name} does not define {', '.join(missing)} in its setup or solution cells"
-        )
+        raise NotebookImportError(f"{path.name} does not define {', '.join(missing)} in its setup or solution cells")
     return {name: namespace[name] for name in names}

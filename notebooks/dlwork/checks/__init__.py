@@ -40,8 +40,13 @@ from dlwork.checks.stand_ins import call_with_globals
 for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_"):
         _loaded = importlib.import_module(f"{__name__}.{_module.name}")
-        globals().update({name: value for name, value in vars(_loaded).items()
-                          if name.startswith("check_") and getattr(value, "__module__", None) == _loaded.__name__})
+        globals().update(
+            {
+                name: value
+                for name, value in vars(_loaded).items()
+                if name.startswith("check_") and getattr(value, "__module__", None) == _loaded.__name__
+            }
+        )
 del _module, _loaded
 
 __all__ = ["CheckFailure", "call_with_globals", *sorted(name for name in globals() if name.startswith("check_"))]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -66,12 +67,18 @@ def _describe(value: Any) -> str:
 
 
 _EXCEPTION_HINTS = (
-    (KeyError, "A dict has no such key; parameters use 'W1', 'b1', ..., gradients 'dW1', 'db1', "
-               "caches 'Z1', 'A1', 'W1', 'b1' (and 'D1' with dropout)."),
+    (
+        KeyError,
+        "A dict has no such key; parameters use 'W1', 'b1', ..., gradients 'dW1', 'db1', "
+        "caches 'Z1', 'A1', 'W1', 'b1' (and 'D1' with dropout).",
+    ),
     (NameError, "A name is not defined: run the notebook's setup cell and the cells above, and check the spelling."),
     (IndexError, "An index is out of range: check loop bounds (layers are numbered 1..L, layers_dims has L + 1 entries)."),
-    (ValueError, "Often two arrays with incompatible shapes: print the shapes involved "
-                 "(examples are columns: X is (n0, m), Wl is (n_l, n_{l-1}), bl is (n_l, 1))."),
+    (
+        ValueError,
+        "Often two arrays with incompatible shapes: print the shapes involved "
+        "(examples are columns: X is (n0, m), Wl is (n_l, n_{l-1}), bl is (n_l, 1)).",
+    ),
     (TypeError, "A value has an unexpected type; if it says 'NoneType', some function returned None (a missing return?)."),
 )
 
@@ -125,10 +132,9 @@ class Exercise:
         self.count = 0
         self._warnings_noted: list[str] = []  # distinct warnings mentioned so far (at most 3)
 
-    def __enter__(self) -> "Exercise":
+    def __enter__(self) -> Exercise:
         if not callable(self.fn):
-            fail(f"{self.name}: expected your function, got {type(self.fn).__name__}. "
-                 f"Call it as checks.check_{self.name}({self.name}).")
+            fail(f"{self.name}: expected your function, got {type(self.fn).__name__}. Call it as checks.check_{self.name}({self.name}).")
         self._outer_errstate = np.geterr()
         self._errstate = np.errstate(all="ignore")
         self._errstate.__enter__()
@@ -197,10 +203,7 @@ class Exercise:
                 text = str(exc) if str(exc).startswith(kind) else f"{kind}: {exc}"
                 where = str(getattr(exc, "student_where", "") or "").strip()
                 line = f" (in your code: {where.splitlines()[-1].strip()})" if where else ""
-                raise CheckFailure(
-                    f"{self.name} raised {text}{line}\n"
-                    f"    while running {call}.{_exception_hint(exc)}"
-                ) from exc
+                raise CheckFailure(f"{self.name} raised {text}{line}\n    while running {call}.{_exception_hint(exc)}") from exc
         for warning in caught:
             text = f"{warning.category.__name__}: {warning.message}"
             if text not in self._warnings_noted and len(self._warnings_noted) < 3:
@@ -218,8 +221,9 @@ class Exercise:
 
     def expect_keys(self, mapping: dict, keys: list[str], what: str, hint: str = "") -> None:
         missing = [key for key in keys if key not in mapping]
-        self.expect(not missing, f"{what} has no {', '.join(repr(k) for k in missing)} "
-                                 f"(it has {sorted(mapping, key=natural)}). {hint}".rstrip())
+        self.expect(
+            not missing, f"{what} has no {', '.join(repr(k) for k in missing)} (it has {sorted(mapping, key=natural)}). {hint}".rstrip()
+        )
 
     def expect_array(self, value: Any, name: str) -> np.ndarray:
         numeric = isinstance(value, np.ndarray) and (value.dtype == bool or np.issubdtype(value.dtype, np.number))
@@ -233,8 +237,7 @@ class Exercise:
 
     def expect_shape(self, value: Any, shape: tuple, name: str, hint: str = "") -> np.ndarray:
         array = self.expect_array(value, name)
-        self.expect(array.shape == tuple(shape),
-                    f"{name} has shape {array.shape}, expected {tuple(shape)}. {hint}".rstrip())
+        self.expect(array.shape == tuple(shape), f"{name} has shape {array.shape}, expected {tuple(shape)}. {hint}".rstrip())
         return array
 
     def expect_number(self, value: Any, what: str) -> float:
@@ -249,8 +252,15 @@ class Exercise:
 
     def expect_unchanged(self, before: dict, after: dict, what: str, atol: float = 0.0) -> None:
         """The caller's dict of arrays must come back as it went in (up to ``atol``)."""
-        changed = [key for key in before if key not in after
-                   or np.shape(after[key]) != np.shape(before[key])
-                   or not np.allclose(after[key], before[key], rtol=0, atol=atol)]
-        self.expect(not changed, f"your function changed {what} {changed} in place. Work on copies "
-                                 "(np.copy, or `x = x + ...` instead of `x += ...`) so the caller's arrays stay as they were.")
+        changed = [
+            key
+            for key in before
+            if key not in after
+            or np.shape(after[key]) != np.shape(before[key])
+            or not np.allclose(after[key], before[key], rtol=0, atol=atol)
+        ]
+        self.expect(
+            not changed,
+            f"your function changed {what} {changed} in place. Work on copies "
+            "(np.copy, or `x = x + ...` instead of `x += ...`) so the caller's arrays stay as they were.",
+        )

@@ -11,7 +11,7 @@ that gives it (:mod:`dlwork.checks.mistakes`).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -34,9 +34,18 @@ def check_forward_propagation(forward_propagation: Callable) -> None:
         for x, theta, J in ((2.0, 4.0, 8.0), (-3.0, 0.5, -1.5), (1.5, -2.0, -3.0), (0.0, 7.0, 0.0)):
             value = ex.expect_number(ex.call(x, theta), f"forward_propagation({x}, {theta})")
             if not near(value, J, rtol=1e-12):
-                cause = mistakes.first_match(value, [
-                    (x + theta, _FORWARD["x + theta"]), (x, _FORWARD["x"]), (theta, _FORWARD["theta"]),
-                ], rtol=1e-12) or ""
+                cause = (
+                    mistakes.first_match(
+                        value,
+                        [
+                            (x + theta, _FORWARD["x + theta"]),
+                            (x, _FORWARD["x"]),
+                            (theta, _FORWARD["theta"]),
+                        ],
+                        rtol=1e-12,
+                    )
+                    or ""
+                )
                 ex.fail(f"forward_propagation({x}, {theta}) returned {value:g}; J = theta * x is {J:g}. {cause}".rstrip())
             ex.ok()
 
@@ -48,9 +57,12 @@ def check_backward_propagation(backward_propagation: Callable) -> None:
             value = ex.expect_number(ex.call(x, theta), f"backward_propagation({x}, {theta})")
             if not near(value, slope, rtol=1e-12):
                 cause = mistakes.first_match(value, [(theta, _BACKWARD["theta"]), (theta * x, _BACKWARD["J"])], rtol=1e-12) or (
-                    "J is linear in theta, so its slope is the same for every theta.")
-                ex.fail(f"backward_propagation({x}, {theta}) returned {value:g}, but the slope of "
-                        f"J = theta * x with respect to theta at x = {x} is {slope:g}. {cause}")
+                    "J is linear in theta, so its slope is the same for every theta."
+                )
+                ex.fail(
+                    f"backward_propagation({x}, {theta}) returned {value:g}, but the slope of "
+                    f"J = theta * x with respect to theta at x = {x} is {slope:g}. {cause}"
+                )
             ex.ok()
 
 
@@ -64,8 +76,9 @@ def check_gradient_check(gradient_check: Callable) -> None:
         value = ex.expect_number(ex.call_with(stand_in, note, x, theta, epsilon), "The difference")
         # Is backward_propagation really called? A wrong one (2 instead of 6) must change the result.
         wrong = {"forward_propagation": stand_ins.forward_cubic, "backward_propagation": stand_ins.backward_cubic_wrong}
-        wrong_value = ex.expect_number(ex.call_with(wrong, "with a deliberately wrong backward_propagation",
-                                                    x, theta, epsilon), "The difference")
+        wrong_value = ex.expect_number(
+            ex.call_with(wrong, "with a deliberately wrong backward_propagation", x, theta, epsilon), "The difference"
+        )
 
         # By hand, for J = x * theta**3 at x = 2, theta = 1 and a large epsilon = 0.5:
         # J(1.5) = 6.75, J(1) = 2, J(0.5) = 0.25 and grad = 3 * x * theta**2 = 6. The centred
@@ -79,44 +92,61 @@ def check_gradient_check(gradient_check: Callable) -> None:
                 # What each mistake makes of the result here: grad = 6 and the centred difference 6.5,
                 # the one-sided ones (6.75 - 2) / 0.5 = 9.5 and (2 - 0.25) / 0.5 = 3.5, the centred one
                 # divided by epsilon only 13, and the notebook model's derivative, x = 2.
-                cause = mistakes.first_match(value, [
-                    (0.0, _GC["grad is gradapprox"]),
-                    (3.5 / 15.5, _GC["one-sided"]),
-                    (2.5 / 9.5, _GC["one-sided backwards"]),
-                    (7.0 / 19.0, _GC["over epsilon"]),
-                    (4.5 / 8.5, _GC["derivative written out"]),
-                    (6.5, _GC["gradapprox"]),
-                    (6.0, _GC["grad"]),
-                    (0.5, _GC["absolute"]),
-                    (-0.04, _GC["signed"]),
-                    (0.25 / 78.25, _GC["squared"]),  # 0.5^2 / (6^2 + 6.5^2)
-                ], rtol=1e-9) or "The result is ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."
-            ex.fail(f"with J = x * theta**3, x = {x:g}, theta = {theta:g}, epsilon = {epsilon:g}: grad = 6, "
-                    f"the centred difference is 6.5, so the result should be 0.5 / 12.5 = 0.04; "
-                    f"yours is {value:.6g}. {cause}")
+                cause = (
+                    mistakes.first_match(
+                        value,
+                        [
+                            (0.0, _GC["grad is gradapprox"]),
+                            (3.5 / 15.5, _GC["one-sided"]),
+                            (2.5 / 9.5, _GC["one-sided backwards"]),
+                            (7.0 / 19.0, _GC["over epsilon"]),
+                            (4.5 / 8.5, _GC["derivative written out"]),
+                            (6.5, _GC["gradapprox"]),
+                            (6.0, _GC["grad"]),
+                            (0.5, _GC["absolute"]),
+                            (-0.04, _GC["signed"]),
+                            (0.25 / 78.25, _GC["squared"]),  # 0.5^2 / (6^2 + 6.5^2)
+                        ],
+                        rtol=1e-9,
+                    )
+                    or "The result is ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."
+                )
+            ex.fail(
+                f"with J = x * theta**3, x = {x:g}, theta = {theta:g}, epsilon = {epsilon:g}: grad = 6, "
+                f"the centred difference is 6.5, so the result should be 0.5 / 12.5 = 0.04; "
+                f"yours is {value:.6g}. {cause}"
+            )
         ex.ok()
 
-        ex.expect(wrong_value > 0.3,
-                  f"with a deliberately wrong backward_propagation (2 instead of 6) the difference should be "
-                  f"large, but it is {wrong_value:.3g}. {_GC['grad is gradapprox']}")
+        ex.expect(
+            wrong_value > 0.3,
+            f"with a deliberately wrong backward_propagation (2 instead of 6) the difference should be "
+            f"large, but it is {wrong_value:.3g}. {_GC['grad is gradapprox']}",
+        )
 
         # A gradient of the wrong sign: grad = -6 and gradapprox = 6.5 give |-6 - 6.5| / (6 + 6.5) = 1.
         negated = {"forward_propagation": stand_ins.forward_cubic, "backward_propagation": stand_ins.backward_cubic_negated}
-        value = ex.expect_number(ex.call_with(negated, "with a backward_propagation of the wrong sign", x, theta, epsilon),
-                                 "The difference")
+        value = ex.expect_number(
+            ex.call_with(negated, "with a backward_propagation of the wrong sign", x, theta, epsilon), "The difference"
+        )
         if not near(value, 1.0, rtol=1e-9):
             cause = mistakes.first_match(value, [(12.5 / 0.5, _GC["norm of sum"])], rtol=1e-9) or (
-                "The result is ||grad - gradapprox|| / (||grad|| + ||gradapprox||).")
-            ex.fail(f"with a backward_propagation of the wrong sign (grad = -6, gradapprox = 6.5) the difference "
-                    f"should be |-6 - 6.5| / (6 + 6.5) = 1; yours is {value:.6g}. {cause}")
+                "The result is ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."
+            )
+            ex.fail(
+                f"with a backward_propagation of the wrong sign (grad = -6, gradapprox = 6.5) the difference "
+                f"should be |-6 - 6.5| / (6 + 6.5) = 1; yours is {value:.6g}. {cause}"
+            )
         ex.ok()
 
         # The default epsilon (1e-7) makes the centred difference agree closely with the
         # derivative: about 1e-10 here, from rounding alone.
         value = ex.expect_number(ex.call_with(stand_in, note, x, theta), "The difference")
-        ex.expect(0 <= value < 1e-7,
-                  f"with the default epsilon and a correct backward pass the difference should be tiny "
-                  f"(below 1e-7); yours is {value:.3g}. Keep the default epsilon=1e-7.")
+        ex.expect(
+            0 <= value < 1e-7,
+            f"with the default epsilon and a correct backward pass the difference should be tiny "
+            f"(below 1e-7); yours is {value:.3g}. Keep the default epsilon=1e-7.",
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -147,15 +177,25 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
     2-norm measure, parameters left alone."""
     with Exercise("gradient_check_n", gradient_check_n) as ex:
 
-        def difference(params: dict, grads: dict, X: np.ndarray, Y: np.ndarray, *epsilon: float,
-                       stand_in: bool = False, cost_function: Callable | None = None) -> float:
+        def difference(
+            params: dict,
+            grads: dict,
+            X: np.ndarray,
+            Y: np.ndarray,
+            *epsilon: float,
+            stand_in: bool = False,
+            cost_function: Callable | None = None,
+        ) -> float:
             given_params, given_grads = copy_arrays(params), copy_arrays(grads)
             args = (given_params, given_grads, X.copy(), Y.copy(), *epsilon)
             if cost_function is not None:
                 result = ex.call(*args, cost_function=cost_function)
             elif stand_in:
-                result = ex.call_with({"forward_propagation_n": stand_ins.cost_half_square},
-                                      "with forward_propagation_n replaced by J = ||theta||^2 / 2 + 100 * sum(X)", *args)
+                result = ex.call_with(
+                    {"forward_propagation_n": stand_ins.cost_half_square},
+                    "with forward_propagation_n replaced by J = ||theta||^2 / 2 + 100 * sum(X)",
+                    *args,
+                )
             else:
                 result = ex.call(*args)
             # 1e-12: restoring a perturbed entry by adding epsilon back may be off by a rounding error.
@@ -175,33 +215,44 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
         if value > 1e-9:
             # What each mistake makes of gradapprox here, and the difference that follows
             # (||theta|| = 5; the norms are worked out by hand in each comment).
-            cause = mistakes.first_match(value, [
-                # gradapprox = 0
-                (1.0, _GCN["gradapprox zero"]),
-                # gradapprox = 2 theta: 5 / (5 + 10)
-                (5 / 15, _GCN["over epsilon"]),
-                # gradapprox = theta + 1/4: ||(1/4, ..., 1/4)|| = 3/4, ||theta + 1/4||^2 = 3.25^2 + 4.25^2 + 7/16
-                (0.75 / (5 + math.sqrt(29.0625)), _GCN["one-sided"]),
-                # gradapprox = 7 everywhere (the sum of theta): ||theta - 7||^2 = 16 + 9 + 7 * 49, ||7|| = 21
-                (math.sqrt(368) / 26, _GCN["whole vector"]),
-                # gradapprox = theta / 2 + 1/8: squared norms 5.515625 (difference) and 7.265625
-                (math.sqrt(5.515625) / (5 + math.sqrt(7.265625)), _GCN["no copy"]),
-                # gradapprox = running sums (3, 3, 3, 3, 3, 3, 3, 7, 7): squared norms 112 and 161
-                (math.sqrt(112) / (5 + math.sqrt(161)), _GCN["copy outside the loop"]),
-                # gradapprox = 200 everywhere (all of X moved: 100 * 2 entries): squared norms
-                # (3 - 200)^2 + 7 * 200^2 + (4 - 200)^2 = 357225 and 9 * 200^2; 100 for one entry of X
-                (math.sqrt(357225) / (5 + 600), _GCN["moves X"]),
-                (math.sqrt(88625) / (5 + 300), _GCN["moves X"]),
-                # grad (9, 1) minus a 1-D gradapprox (9,) broadcasts to the 9 x 9 matrix theta_i - theta_j:
-                # its squared norm is 2 * 9 * 25 - 2 * 7^2 = 352 (sum of theta^2 = 25, sum of theta = 7)
-                (math.sqrt(352) / 10, _GCN["1-D gradapprox"]),
-            ], rtol=1e-6) or _order_cause(difference, X, Y, epsilon) or (
-                "For this cost gradapprox must equal theta exactly: start each i from a fresh copy of theta, "
-                "move entry i by +epsilon and -epsilon, and divide by 2 * epsilon. (The check swaps in this "
-                "cost by replacing forward_propagation_n: call the cost by that name, as the docstring says.)")
-            ex.fail(f"with the cost J = ||theta||^2 / 2 + 100 * sum(X), whose gradient with respect to theta is "
-                    f"theta itself, and gradients equal to theta, the difference should be 0; yours is "
-                    f"{value:.6g} (epsilon = {epsilon}). {cause}")
+            cause = (
+                mistakes.first_match(
+                    value,
+                    [
+                        # gradapprox = 0
+                        (1.0, _GCN["gradapprox zero"]),
+                        # gradapprox = 2 theta: 5 / (5 + 10)
+                        (5 / 15, _GCN["over epsilon"]),
+                        # gradapprox = theta + 1/4: ||(1/4, ..., 1/4)|| = 3/4, ||theta + 1/4||^2 = 3.25^2 + 4.25^2 + 7/16
+                        (0.75 / (5 + math.sqrt(29.0625)), _GCN["one-sided"]),
+                        # gradapprox = 7 everywhere (the sum of theta): ||theta - 7||^2 = 16 + 9 + 7 * 49, ||7|| = 21
+                        (math.sqrt(368) / 26, _GCN["whole vector"]),
+                        # gradapprox = theta / 2 + 1/8: squared norms 5.515625 (difference) and 7.265625
+                        (math.sqrt(5.515625) / (5 + math.sqrt(7.265625)), _GCN["no copy"]),
+                        # gradapprox = running sums (3, 3, 3, 3, 3, 3, 3, 7, 7): squared norms 112 and 161
+                        (math.sqrt(112) / (5 + math.sqrt(161)), _GCN["copy outside the loop"]),
+                        # gradapprox = 200 everywhere (all of X moved: 100 * 2 entries): squared norms
+                        # (3 - 200)^2 + 7 * 200^2 + (4 - 200)^2 = 357225 and 9 * 200^2; 100 for one entry of X
+                        (math.sqrt(357225) / (5 + 600), _GCN["moves X"]),
+                        (math.sqrt(88625) / (5 + 300), _GCN["moves X"]),
+                        # grad (9, 1) minus a 1-D gradapprox (9,) broadcasts to the 9 x 9 matrix theta_i - theta_j:
+                        # its squared norm is 2 * 9 * 25 - 2 * 7^2 = 352 (sum of theta^2 = 25, sum of theta = 7)
+                        (math.sqrt(352) / 10, _GCN["1-D gradapprox"]),
+                    ],
+                    rtol=1e-6,
+                )
+                or _order_cause(difference, X, Y, epsilon)
+                or (
+                    "For this cost gradapprox must equal theta exactly: start each i from a fresh copy of theta, "
+                    "move entry i by +epsilon and -epsilon, and divide by 2 * epsilon. (The check swaps in this "
+                    "cost by replacing forward_propagation_n: call the cost by that name, as the docstring says.)"
+                )
+            )
+            ex.fail(
+                f"with the cost J = ||theta||^2 / 2 + 100 * sum(X), whose gradient with respect to theta is "
+                f"theta itself, and gradients equal to theta, the difference should be 0; yours is "
+                f"{value:.6g} (epsilon = {epsilon}). {cause}"
+            )
         ex.ok()
 
         # Gradients off by 12 in one entry: ||grad|| = 13, ||gradapprox|| = ||theta|| = 5,
@@ -211,25 +262,36 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
         value = difference(params, off, X, Y, epsilon, stand_in=True)
         target = 12 / 18
         if not near(value, target, rtol=1e-9):
-            cause = mistakes.first_match(value, [
-                (12 / 26, _GCN["L1"]),
-                (12.0, _GCN["no denominator"]),
-                (12 / 13, _GCN["grad alone"]),
-                (12 / 5, _GCN["gradapprox alone"]),
-                (12 / math.sqrt(244), _GCN["norm of sum"]),
-                (144 / 194, _GCN["squared"]),
-            ], rtol=1e-6) or "The measure is ||grad - gradapprox||_2 / (||grad||_2 + ||gradapprox||_2)."
-            ex.fail(f"with gradients off by 12 in one entry (||grad|| = 13, ||gradapprox|| = 5, "
-                    f"||grad - gradapprox|| = 12) the difference should be 12 / (13 + 5) = {target:.4f}; "
-                    f"yours is {value:.6g}. {cause}")
+            cause = (
+                mistakes.first_match(
+                    value,
+                    [
+                        (12 / 26, _GCN["L1"]),
+                        (12.0, _GCN["no denominator"]),
+                        (12 / 13, _GCN["grad alone"]),
+                        (12 / 5, _GCN["gradapprox alone"]),
+                        (12 / math.sqrt(244), _GCN["norm of sum"]),
+                        (144 / 194, _GCN["squared"]),
+                    ],
+                    rtol=1e-6,
+                )
+                or "The measure is ||grad - gradapprox||_2 / (||grad||_2 + ||gradapprox||_2)."
+            )
+            ex.fail(
+                f"with gradients off by 12 in one entry (||grad|| = 13, ||gradapprox|| = 5, "
+                f"||grad - gradapprox|| = 12) the difference should be 12 / (13 + 5) = {target:.4f}; "
+                f"yours is {value:.6g}. {cause}"
+            )
         ex.ok()
 
         # The same stand-in handed over as cost_function (forward_propagation_n left as it is):
         # the cost to differentiate is then cost_function's.
         value = difference(params, exact, X, Y, epsilon, cost_function=stand_ins.cost_half_square)
-        ex.expect(value <= 1e-9,
-                  f"given the same stand-in cost as cost_function (instead of in place of forward_propagation_n), "
-                  f"the difference should be 0 again; yours is {value:.6g}. {_GCN['ignores cost_function']}")
+        ex.expect(
+            value <= 1e-9,
+            f"given the same stand-in cost as cost_function (instead of in place of forward_propagation_n), "
+            f"the difference should be 0 again; yours is {value:.6g}. {_GCN['ignores cost_function']}",
+        )
 
         # A cost that is not quadratic, J = sum(theta^3) / 3 with gradient theta^2: with epsilon = 0.5
         # the centred difference is theta^2 + epsilon^2 / 3 = theta^2 + 1/12 in every entry. Here
@@ -239,27 +301,34 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
         value = difference(params, squares, X, Y, epsilon, cost_function=stand_ins.cost_third_cube)
         target = 0.25 / (math.sqrt(337) + math.sqrt(49137) / 12)
         if not near(value, target, rtol=1e-6):
-            cause = ("It is about 0: the centred difference came out as the exact slope, as if the step were tiny. "
-                     + _GCN["own epsilon"]
-                     if value < 1e-4 else "Perturb each entry by +epsilon and -epsilon and divide by 2 * epsilon.")
-            ex.fail(f"with the cost J = sum(theta^3) / 3 (gradient theta^2) and epsilon = {epsilon}, the centred "
-                    f"difference is theta^2 + epsilon^2 / 3 in every entry, so the difference should be {target:.6g}; "
-                    f"yours is {value:.6g}. {cause}")
+            cause = (
+                "It is about 0: the centred difference came out as the exact slope, as if the step were tiny. " + _GCN["own epsilon"]
+                if value < 1e-4
+                else "Perturb each entry by +epsilon and -epsilon and divide by 2 * epsilon."
+            )
+            ex.fail(
+                f"with the cost J = sum(theta^3) / 3 (gradient theta^2) and epsilon = {epsilon}, the centred "
+                f"difference is theta^2 + epsilon^2 / 3 in every entry, so the difference should be {target:.6g}; "
+                f"yours is {value:.6g}. {cause}"
+            )
         ex.ok()
 
         # A tiny network with the default epsilon and cost (forward_propagation_n).
         X, Y, net = network_case("gradient_check_n")
         _, cache = network.forward_propagation(X, net)
-        backprop = {key: value for key, value in network.backward_propagation(X, Y, cache).items()
-                    if key[:2] in ("dW", "db")}
+        backprop = {key: value for key, value in network.backward_propagation(X, Y, cache).items() if key[:2] in ("dW", "db")}
         # Backprop is right here; rounding alone leaves a difference of a few 1e-9 (every
         # |Z| is above 0.01, far from ReLU's kink at 0, a test verifies it).
         value = difference(net, backprop, X, Y)
-        ex.expect(value < 1e-7,
-                  f"on a small network with backprop's (correct) gradients, the default epsilon and "
-                  f"forward_propagation_n as the cost, the difference should be below 1e-7; yours is {value:.3g}.")
+        ex.expect(
+            value < 1e-7,
+            f"on a small network with backprop's (correct) gradients, the default epsilon and "
+            f"forward_propagation_n as the cost, the difference should be below 1e-7; yours is {value:.3g}.",
+        )
         # Negated gradients: grad = -gradapprox, so the difference is ||2g|| / (2 ||g||) = 1,
         # up to the error of gradapprox (about 1e-9).
         value = difference(net, {key: -value for key, value in backprop.items()}, X, Y)
-        ex.expect(near(value, 1.0, rtol=1e-5),
-                  f"with the gradients negated (grad = -gradapprox) the difference should be 1; yours is {value:.6g}.")
+        ex.expect(
+            near(value, 1.0, rtol=1e-5),
+            f"with the gradients negated (grad = -gradapprox) the difference should be 1; yours is {value:.6g}.",
+        )

@@ -20,7 +20,7 @@ models the grader computes. Nothing here computes a graded function's answer.
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 # (std of layer l's weights, explanation for layer l): a mistake of an initialization
 ScaleMistake = tuple[Callable[[int], float], Callable[[int], str]]
@@ -71,17 +71,28 @@ def he_scale_mistakes(layers_dims: list[int]) -> list[ScaleMistake]:
     """The wrong spreads of ``initialize_parameters_he`` (std ``sqrt(2 / layers_dims[l-1])``) for ``layers_dims``."""
     dims = list(layers_dims)
     return [
-        (lambda l: math.sqrt(2 / dims[l]),
-         lambda l: f"That is sqrt(2 / {dims[l]}): did you use the current layer's size instead of the previous "
-                   "layer's? He init scales by the fan-in, the number of inputs each unit receives."),
-        (lambda l: math.sqrt(1 / dims[l - 1]),
-         lambda l: f"That is sqrt(1 / {dims[l - 1]}) (Xavier's scale); He init for ReLU uses 2 / fan_in: "
-                   "ReLU zeroes about half of its inputs and the 2 makes up for it."),
-        (lambda l: 2 / dims[l - 1],
-         lambda l: f"That is 2 / {dims[l - 1]}, the variance: the standard deviation is its square root."),
-        (lambda l: math.sqrt(2 / dims[1]),
-         lambda l: f"Every layer has std sqrt(2 / {dims[1]}): the scale uses layers_dims[1] for every layer. "
-                   "Each layer's fan-in is the size of the layer before it, layers_dims[l-1]."),
+        (
+            lambda l: math.sqrt(2 / dims[l]),
+            lambda l: (
+                f"That is sqrt(2 / {dims[l]}): did you use the current layer's size instead of the previous "
+                "layer's? He init scales by the fan-in, the number of inputs each unit receives."
+            ),
+        ),
+        (
+            lambda l: math.sqrt(1 / dims[l - 1]),
+            lambda l: (
+                f"That is sqrt(1 / {dims[l - 1]}) (Xavier's scale); He init for ReLU uses 2 / fan_in: "
+                "ReLU zeroes about half of its inputs and the 2 makes up for it."
+            ),
+        ),
+        (lambda l: 2 / dims[l - 1], lambda l: f"That is 2 / {dims[l - 1]}, the variance: the standard deviation is its square root."),
+        (
+            lambda l: math.sqrt(2 / dims[1]),
+            lambda l: (
+                f"Every layer has std sqrt(2 / {dims[1]}): the scale uses layers_dims[1] for every layer. "
+                "Each layer's fan-in is the size of the layer before it, layers_dims[l-1]."
+            ),
+        ),
         (lambda l: 1.0, lambda l: "The draws are not scaled at all: multiply them by sqrt(2 / fan_in)."),
     ]
 
@@ -89,8 +100,9 @@ def he_scale_mistakes(layers_dims: list[int]) -> list[ScaleMistake]:
 # ------------------------------------------------------------------ notebook 02: L2 regularization
 
 
-def l2_penalty_mistakes(*, m: int, lambd: float, squares: list[float], sums: list[float], sizes: list[int],
-                        bias_squares: float) -> dict[str, tuple[float, str]]:
+def l2_penalty_mistakes(
+    *, m: int, lambd: float, squares: list[float], sums: list[float], sizes: list[int], bias_squares: float
+) -> dict[str, tuple[float, str]]:
     """The penalties ``compute_cost_with_regularization`` adds under each mistake, worked out from the case.
 
     Args:
@@ -106,32 +118,43 @@ def l2_penalty_mistakes(*, m: int, lambd: float, squares: list[float], sums: lis
     """
     factor, total = lambd / (2 * m), sum(squares)
     table = {
-        "lambd / m": (lambd / m * total,
-                      "That is twice the right amount: the factor is lambd / (2m), not lambd / m (the 1/2 makes the "
-                      "derivative of the penalty come out as lambd / m * W)."),
+        "lambd / m": (
+            lambd / m * total,
+            "That is twice the right amount: the factor is lambd / (2m), not lambd / m (the 1/2 makes the "
+            "derivative of the penalty come out as lambd / m * W).",
+        ),
         "lambd / (4m)": (lambd / (4 * m) * total, "That is half the right amount: the factor is lambd / (2m)."),
-        "no 1/m": (lambd / 2 * total,
-                   "That is m times the right amount: the 1/m factor is missing, or m is not the number of examples "
-                   "(m = Y.shape[1]; len(Y) is the number of rows, 1). Like the cross-entropy, the penalty is averaged "
-                   "over the m examples."),
-        "no 1/(2m)": (lambd * total, "The penalty misses both the 1/2 and the 1/m: it is lambd / (2m) times the sum of "
-                                     "the squared weights."),
-        "norms not squared": (factor * sum(math.sqrt(s) for s in squares),
-                              "The weight norms are not squared: the penalty uses ||W||_F^2, the sum of the squared "
-                              "entries (np.sum(np.square(W)))."),
-        "square of the sum": (factor * sum(s**2 for s in sums),
-                              "That is lambd / (2m) times the square of the sum of each matrix's entries: square every "
-                              "entry first, then add (the square of the sum is not the sum of the squares)."),
-        "mean of squares": (factor * sum(s / n for s, n in zip(squares, sizes)),
-                            "That is lambd / (2m) times the mean of each matrix's squares (np.mean): the penalty adds "
-                            "the squares up (np.sum)."),
-        "biases": (factor * (total + bias_squares),
-                   "The penalty includes the biases; biases are not penalized, only the weight matrices are."),
+        "no 1/m": (
+            lambd / 2 * total,
+            "That is m times the right amount: the 1/m factor is missing, or m is not the number of examples "
+            "(m = Y.shape[1]; len(Y) is the number of rows, 1). Like the cross-entropy, the penalty is averaged "
+            "over the m examples.",
+        ),
+        "no 1/(2m)": (
+            lambd * total,
+            "The penalty misses both the 1/2 and the 1/m: it is lambd / (2m) times the sum of the squared weights.",
+        ),
+        "norms not squared": (
+            factor * sum(math.sqrt(s) for s in squares),
+            "The weight norms are not squared: the penalty uses ||W||_F^2, the sum of the squared entries (np.sum(np.square(W))).",
+        ),
+        "square of the sum": (
+            factor * sum(s**2 for s in sums),
+            "That is lambd / (2m) times the square of the sum of each matrix's entries: square every "
+            "entry first, then add (the square of the sum is not the sum of the squares).",
+        ),
+        "mean of squares": (
+            factor * sum(s / n for s, n in zip(squares, sizes)),
+            "That is lambd / (2m) times the mean of each matrix's squares (np.mean): the penalty adds the squares up (np.sum).",
+        ),
+        "biases": (
+            factor * (total + bias_squares),
+            "The penalty includes the biases; biases are not penalized, only the weight matrices are.",
+        ),
         "subtracted": (-factor * total, "The penalty is subtracted: the cost should grow by it."),
     }
     for l, square in enumerate(squares, start=1):
-        table[f"no W{l}"] = (factor * (total - square),
-                             f"W{l} is left out of the penalty: the sum runs over the weights of every layer.")
+        table[f"no W{l}"] = (factor * (total - square), f"W{l} is left out of the penalty: the sum runs over the weights of every layer.")
     return table
 
 
@@ -143,8 +166,7 @@ def l2_gradient_mistakes(*, m: int, lambd: float) -> dict[str, tuple[float, str]
     """
     return {
         "lambd / (2m)": (lambd / (2 * m), "That is lambd / (2m): differentiating W**2 gives 2W, and the 2 cancels the 1/2."),
-        "sign": (-lambd / m, "The sign is flipped: the penalty grows with the weights, so its gradient points the same "
-                             "way as W."),
+        "sign": (-lambd / m, "The sign is flipped: the penalty grows with the weights, so its gradient points the same way as W."),
         "no 1/m": (lambd, "The 1/m is missing: the penalty is averaged over the m examples, and so is its gradient."),
         "m twice": (lambd / m**2, "m is divided twice."),
         "missing": (0.0, "The L2 term is missing: every weight matrix gets the extra term lambd / m * W."),
@@ -162,11 +184,14 @@ def dropout_mask_mistakes(*, keep_prob: float) -> dict[str, tuple[float, str]]:
         Mistake -> ``(kept fraction, explanation)``.
     """
     return {
-        "inverted": (1 - keep_prob, "That is about 1 - keep_prob: the comparison is inverted. A unit is kept when its "
-                                    "uniform draw is below keep_prob."),
-        "normal draws": (0.5 * (1 + math.erf(keep_prob / math.sqrt(2))),
-                         "That is what normal draws give: draw uniform numbers in [0, 1) with rng.random, so that "
-                         "P(draw < keep_prob) = keep_prob."),
+        "inverted": (
+            1 - keep_prob,
+            "That is about 1 - keep_prob: the comparison is inverted. A unit is kept when its uniform draw is below keep_prob.",
+        ),
+        "normal draws": (
+            0.5 * (1 + math.erf(keep_prob / math.sqrt(2))),
+            "That is what normal draws give: draw uniform numbers in [0, 1) with rng.random, so that P(draw < keep_prob) = keep_prob.",
+        ),
     }
 
 
@@ -177,10 +202,15 @@ def dropout_scale_mistakes(*, keep_prob: float) -> dict[str, tuple[float, str]]:
         Mistake -> ``(factor, explanation)``.
     """
     return {
-        "not divided": (1.0, "They are not divided by keep_prob: divide after masking (inverted dropout), so the expected "
-                             "value of each activation stays what it was without dropout."),
-        "multiplied": (keep_prob, "They are multiplied by keep_prob; divide instead, which keeps the expected value of each "
-                                  "activation unchanged."),
+        "not divided": (
+            1.0,
+            "They are not divided by keep_prob: divide after masking (inverted dropout), so the expected "
+            "value of each activation stays what it was without dropout.",
+        ),
+        "multiplied": (
+            keep_prob,
+            "They are multiplied by keep_prob; divide instead, which keeps the expected value of each activation unchanged.",
+        ),
     }
 
 
@@ -191,8 +221,11 @@ def dropout_backward_mistakes(*, keep_prob: float, layer: int) -> dict[str, tupl
         Mistake -> ``(factor, explanation)``: the gradient is ``factor`` times the right one; the right factor is 1.
     """
     return {
-        "not divided": (keep_prob, f"dA{layer} is not divided by keep_prob: the forward pass divided A{layer} by "
-                                   "keep_prob, so its gradient is scaled the same way."),
+        "not divided": (
+            keep_prob,
+            f"dA{layer} is not divided by keep_prob: the forward pass divided A{layer} by "
+            "keep_prob, so its gradient is scaled the same way.",
+        ),
         "multiplied": (keep_prob**2, f"dA{layer} is multiplied by keep_prob; divide it instead, as A{layer} was."),
     }
 
@@ -214,49 +247,46 @@ BACKWARD_PROPAGATION = {
 }
 
 GRADIENT_CHECK = {
-    "grad is gradapprox": "grad must come from backward_propagation(x, theta); only gradapprox comes from the centred "
-                          "difference.",
+    "grad is gradapprox": "grad must come from backward_propagation(x, theta); only gradapprox comes from the centred difference.",
     "derivative written out": "Your grad does not come from backward_propagation (the check runs your function with "
-                              "other models): call backward_propagation(x, theta) rather than writing the derivative out.",
+    "other models): call backward_propagation(x, theta) rather than writing the derivative out.",
     "one-sided": "That is a one-sided difference, (J(theta + eps) - J(theta)) / eps: use the centred difference "
-                 "(J(theta + eps) - J(theta - eps)) / (2 eps), far more accurate (its error shrinks like eps^2).",
+    "(J(theta + eps) - J(theta - eps)) / (2 eps), far more accurate (its error shrinks like eps^2).",
     "one-sided backwards": "That is a one-sided difference, (J(theta) - J(theta - eps)) / eps: use the centred difference "
-                           "(J(theta + eps) - J(theta - eps)) / (2 eps).",
+    "(J(theta + eps) - J(theta - eps)) / (2 eps).",
     "over epsilon": "J(theta + eps) - J(theta - eps) spans 2 * epsilon: divide by 2 * epsilon, not epsilon.",
     "gradapprox": "That is gradapprox itself; return the relative difference between grad and gradapprox.",
     "grad": "That is grad itself; return the relative difference between grad and gradapprox.",
-    "absolute": "That is the absolute difference ||grad - gradapprox||; divide it by ||grad|| + ||gradapprox|| to make "
-                "it relative.",
+    "absolute": "That is the absolute difference ||grad - gradapprox||; divide it by ||grad|| + ||gradapprox|| to make it relative.",
     "signed": "It is negative: the numerator is a norm (np.linalg.norm), never negative.",
     "squared": "The norms are squared; use them as they are: ||grad - gradapprox|| / (||grad|| + ||gradapprox||).",
     "norm of sum": "The denominator is ||grad + gradapprox||; it is ||grad|| + ||gradapprox||, two norms added, so that "
-                   "opposite signs give the largest difference, 1.",
+    "opposite signs give the largest difference, 1.",
     "own epsilon": "The centred difference came out as the exact slope, as if the step were tiny: use the epsilon "
-                   "argument the function is given, not a value of your own.",
+    "argument the function is given, not a value of your own.",
 }
 
 GRADIENT_CHECK_N = {
     "gradapprox zero": "That means gradapprox is all zeros: J_plus and J_minus came out equal. J_minus must come from "
-                       "theta_minus (not theta_plus), and each must move entry i of theta.",
+    "theta_minus (not theta_plus), and each must move entry i of theta.",
     "over epsilon": "gradapprox is twice the gradient: divide by 2 * epsilon, not epsilon (theta_plus and theta_minus "
-                    "are 2 epsilon apart).",
+    "are 2 epsilon apart).",
     "one-sided": "That is a one-sided difference (J_plus - J(theta)) / epsilon; use the centred difference "
-                 "(J_plus - J_minus) / (2 * epsilon).",
+    "(J_plus - J_minus) / (2 * epsilon).",
     "whole vector": "Every entry of gradapprox is the same: perturb only entry i of theta, not the whole vector.",
     "no copy": "J_minus seems to be J at theta itself: without a copy, theta_plus and theta_minus are the same array and "
-               "the second move undoes the first. Make each a fresh np.copy of theta.",
-    "copy outside the loop": "The perturbations pile up from one i to the next: copy theta afresh for every i, inside "
-                             "the loop.",
+    "the second move undoes the first. Make each a fresh np.copy of theta.",
+    "copy outside the loop": "The perturbations pile up from one i to the next: copy theta afresh for every i, inside the loop.",
     "moves X": "gradapprox comes from moving X: perturb entry i of theta; the data X stay fixed.",
     "1-D gradapprox": "grad - gradapprox is a matrix, not a vector: gradapprox is 1-D, shape (n,), while grad is a "
-                      "column, shape (n, 1), and NumPy broadcasts the two. Give gradapprox theta's shape "
-                      "(np.zeros_like(theta)).",
+    "column, shape (n, 1), and NumPy broadcasts the two. Give gradapprox theta's shape "
+    "(np.zeros_like(theta)).",
     "order": "grad and gradapprox are not in the same order: with every entry of theta equal the difference is 0, so "
-             "each entry of gradapprox is right but sits against another entry of grad. Stack grad in theta's order, "
-             "the layout dictionary_to_vector returned (gradients_to_vector does).",
+    "each entry of gradapprox is right but sits against another entry of grad. Stack grad in theta's order, "
+    "the layout dictionary_to_vector returned (gradients_to_vector does).",
     "ignores cost_function": "It ignores its cost_function argument: given another cost, it still differentiates "
-                             "forward_propagation_n. When cost_function is given, compute J_plus and J_minus with it; "
-                             "forward_propagation_n is the default.",
+    "forward_propagation_n. When cost_function is given, compute J_plus and J_minus with it; "
+    "forward_propagation_n is the default.",
     "own epsilon": "Perturb theta by the epsilon argument, not a value of your own.",
     "L1": "That is the L1 version (sums of absolute values): use 2-norms, np.linalg.norm, for all three norms.",
     "no denominator": "The denominator is missing: divide by ||grad|| + ||gradapprox||.",

@@ -15,7 +15,8 @@ answers a graded function: the models are other costs than the notebook's.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 

@@ -313,5 +313,5 @@ def test_cli_builds_source_only(tmp_path):
 
 
 def test_cli_rejects_unknown_notebook(tmp_path, capsys):
-    assert cli.main(["build", "--course", str(tmp_path), "--no-generate", "--notebook", "99_nothing"]) == 1
+    assert cli.main(["build", "--course", str(tmp_path), "--no-generate", "--notebook", "99_nothing"]) == 2
     assert "99_nothing" in capsys.readouterr().err

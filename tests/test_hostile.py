@@ -204,7 +204,8 @@ def run(request, built_course, tmp_path_factory):
             argv = [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--workers", "2", *LIMIT_FLAGS]
             done = ordinary_user.run(argv, [REPO, base], REPO, python_env(home, base / "tmp"))
             result.output = done.stdout + done.stderr
-            assert done.returncode == 0, result.output[-3000:]
+            # 1: the corpus holds submissions that cannot be graded (corrupt, symlinked, looping); none by a fault of ours
+            assert done.returncode == 1 and "grader fault" not in result.output, result.output[-3000:]
         yield result
     finally:
         listener.close()

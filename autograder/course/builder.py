@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 
 from autograder import options
-from autograder.course import contract, registry
+from autograder.course import contract, registry, settings
 
 REPO = registry.REPO
 SUPPORT_PACKAGE = registry.NOTEBOOK_DIR / "dlwork"
@@ -96,8 +96,11 @@ def source_notebook(nb, stem: str):
 
 def write_config(course: Path) -> None:
     """``nbgrader_config.py`` and the feedback preprocessor it loads from beside it."""
+    config = course / "nbgrader_config.py"
+    kept = settings.read(config)  # an instructor's settings survive a rebuild
     template = string.Template(CONFIG_TEMPLATE.read_text())
     text = template.substitute(
+        grader_settings=settings.section(kept),
         course_id=COURSE_ID,
         kernel_name=KERNEL_NAME,
         cell_timeout=CELL_TIMEOUT,
@@ -105,7 +108,7 @@ def write_config(course: Path) -> None:
         sanitizer_module=FEEDBACK_SANITIZER.stem,
     )
     shutil.copyfile(FEEDBACK_SANITIZER, course / FEEDBACK_SANITIZER.name)
-    (course / "nbgrader_config.py").write_text(text)
+    config.write_text(text)
 
 
 def write_kernelspec(course: Path, python: str) -> Path:
@@ -254,6 +257,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     course = Path(args.course).resolve()
+    known = [p.stem for p in registry.notebook_paths()]
+    unknown = sorted(set(args.notebook or []) - set(known))
+    if unknown:
+        raise options.UsageError(f"unknown notebook(s) {', '.join(unknown)}; the workbook has {', '.join(known)}")
     try:
         times = build_course(course, args.notebook, generate=not args.no_generate)
     except BuildError as exc:

@@ -16,20 +16,38 @@ submissions in flight without a record, and those are graded again.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import shutil
 import sys
+import tempfile
 import time
+import traceback
+from dataclasses import asdict
 from pathlib import Path
 
 from autograder import options
 from autograder.course.registry import STEMS
-from autograder.grading.gradebook import check_gradebook, default_db_url, write_autograded_notebook, write_gradebook
-from autograder.grading.judge import Verdict
+from autograder.grading import pool
+from autograder.grading.gradebook import (
+    check_gradebook,
+    default_db_url,
+    flag_for_manual_grading,
+    write_autograded_notebook,
+    write_gradebook,
+)
+from autograder.grading.judge import NOT_YOURS, Verdict
 from autograder.grading.notebook import NotebookResult, grade_notebook
 from autograder.grading.records import grader_digest, read_record, record_path, result_to_record, submission_fingerprint, write_atomic
 from autograder.grading.submissions import discover, read_timestamp, unsafe_submission
 from autograder.sandbox import Limits, verify_isolation
+
+log = logging.getLogger("autograder")
+
+SCRATCH = ".scratch"  # the run's temporary files, inside the course: removed at the end, swept by the next run
+LOCK = ".grade.lock"
 
 
 def worker_init() -> None:
@@ -43,32 +61,81 @@ def worker_init() -> None:
         pass
 
 
-def _grade_task(task: tuple) -> tuple:
-    """In a worker: judge one notebook and write its autograded copy; the parent records it."""
+def worker_deadline(limits: Limits) -> float:
+    """Seconds one submission may hold a worker before it counts as stuck.
+
+    The student's code has ``notebook_timeout`` in all; the grader's own work
+    (starting processes, the checks) is given twice that again, and two minutes.
+    """
+    return 3 * limits.notebook_timeout + 120
+
+
+def _grade_task(task: tuple) -> tuple[dict, list[str]]:
+    """In a worker: judge one notebook and write its autograded copy.
+
+    Returns the record (the parent writes it) and the grader's faults: texts
+    with a traceback each, for the instructor's log.
+    """
     student, stem, path, limits, course, fingerprint = task
-    unsafe = unsafe_submission(Path(course), student, stem)
+    course = Path(course)
+    unsafe = unsafe_submission(course, student, stem)
     try:
-        if unsafe:
-            result = _not_graded(stem, path, unsafe)
-        else:
-            result = grade_notebook(Path(path), limits, stem=stem)
+        result = _not_graded(stem, path, unsafe) if unsafe else grade_notebook(Path(path), limits, stem=stem)
     except Exception as exc:  # noqa: BLE001 - the grader itself failed on this submission: say so, go on
-        result = _not_graded(stem, path, f"the grader failed ({type(exc).__name__}: {exc})")
-    record = result_to_record(result, student, fingerprint)
+        reason = f"the grader failed on this notebook ({type(exc).__name__}: {str(exc)[:200]})"
+        result = _not_graded(stem, path, reason, fault=traceback.format_exc())
+    faults = [f"{student}/{stem} {v.function}: {v.reason}\n{v.fault}" for v in result.verdicts if v.fault]
+    record = result_to_record(result, student, fingerprint, limits)
     record["sandbox"] = limits.sandbox
-    write_autograded_notebook(Path(course), student, record, unsafe=bool(unsafe))
-    return record
+    try:
+        write_autograded_notebook(course, student, record, unsafe=bool(unsafe))
+    except Exception:  # noqa: BLE001 - the grades stand; nbgrader's feedback for this notebook is missing
+        faults.append(f"{student}/{stem}: the autograded notebook could not be written\n{traceback.format_exc()}")
+        record["fingerprint"] = ""
+    return record, faults
 
 
-def _not_graded(stem: str, path: str, reason: str) -> NotebookResult:
+def _not_graded(stem: str, path: str, reason: str, fault: str = "") -> NotebookResult:
+    """Every function of ``stem`` not graded, for ``reason``; ``fault``: the grader's traceback, if it is the grader's."""
     from autograder.course.contract import exercises
     from autograder.grading.notebook import release_notebook
 
+    if fault:
+        text = f"Not graded: {reason}. {NOT_YOURS}"
+    else:
+        text = f"Not graded: {reason}."
     verdicts = [
-        Verdict(stem, e.function, 0.0, e.points, diagnosis=f"Not graded: {reason}.", graded=False)
-        for e in exercises(release_notebook(stem), stem)
+        Verdict(stem, e.function, 0.0, e.points, diagnosis=text, graded=False, fault=fault) for e in exercises(release_notebook(stem), stem)
     ]
     return NotebookResult(stem, str(path), verdicts, [reason])
+
+
+@contextlib.contextmanager
+def course_lock(course: Path):
+    """Holds ``course/.grade.lock`` for one ``grade`` run; a second run on the course is refused."""
+    import fcntl
+
+    path = course / LOCK
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise Busy(f"another `grade` is running on {course} ({holder}); wait for it, or stop it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+
+
+class Busy(Exception):
+    """Another grade run holds the course."""
 
 
 class Progress:
@@ -100,47 +167,104 @@ def grade_class(
     db_url: str | None = None,
     assignments: list[str] | None = None,
     quiet: bool = False,
+    students: list[str] | None = None,
+    deadline: float | None = None,
 ) -> dict:
-    """Grade every submission; returns a summary dict (also printed by the CLI)."""
-    import multiprocessing
+    """Grade every submission (of ``students``, when given: always regraded); returns a summary dict.
 
+    Args:
+        deadline: Seconds one submission may hold a worker (default :func:`worker_deadline`).
+    """
     course = Path(course).resolve()
     limits = limits or Limits()
     db_url = db_url or default_db_url(course)
     assignments = assignments or list(STEMS)
+    with course_lock(course):
+        scratch = course / SCRATCH
+        shutil.rmtree(scratch, ignore_errors=True)  # what a killed run left
+        scratch.mkdir()
+        try:
+            return _grade_class(course, workers, force, limits, db_url, assignments, quiet, students, deadline, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _grade_class(course, workers, force, limits, db_url, assignments, quiet, students, deadline, scratch) -> dict:
     digest = grader_digest()
     started = time.monotonic()
-
-    pending, skipped = [], 0
+    pending, skipped, other_limits = [], 0, 0
     for student, stem in discover(course, assignments):
+        if students is not None and student not in students:
+            continue
         folder = course / "submitted" / student / stem
         fingerprint = submission_fingerprint(folder, stem, digest, limits, unsafe_submission(course, student, stem))
         record = read_record(course, student, stem)
-        if not force and record and record.get("fingerprint") == fingerprint:
+        if not force and students is None and record and record.get("fingerprint") == fingerprint:
             skipped += 1
             continue
+        if record and record.get("limits") not in (None, asdict(limits)):
+            other_limits += 1
         pending.append((student, stem, str(folder / f"{stem}.ipynb"), limits, str(course), fingerprint))
 
+    if other_limits:
+        log.warning("%d submission(s) were graded under other limits than %s: they are graded again", other_limits, asdict(limits))
     if pending:
         verify_isolation(limits, hidden=[course])  # before any student code runs; raises IsolationError
     workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
     progress = Progress(len(pending), stream=open(os.devnull, "w") if quiet else sys.stderr)
-    graded = []
+    graded, faults = [], []
     if pending:
         from nbgrader.api import Gradebook
 
-        context = multiprocessing.get_context("fork")
-        with Gradebook(db_url) as gb, context.Pool(workers, initializer=worker_init, maxtasksperchild=500) as pool:
+        def init() -> None:
+            worker_init()
+            tempfile.tempdir = str(scratch)  # the workers' temporary folders are the run's
+
+        with Gradebook(db_url) as gb:
             check_gradebook(gb, db_url, assignments)
-            for record in pool.imap_unordered(_grade_task, pending):
-                student, stem = record["student"], record["assignment"]
-                write_gradebook(gb, record, read_timestamp(course, student, stem))
-                write_atomic(record_path(course, student, stem), json.dumps(record, indent=1))
-                graded.append(record)
+            tasks = pool.run_tasks(_grade_task, pending, workers, deadline or worker_deadline(limits), initializer=init)
+            for task, outcome in tasks:
+                student, stem, path = task[:3]
+                if isinstance(outcome, pool.Lost):
+                    reason = f"{outcome.reason}; the grader could not finish this notebook"
+                    record = result_to_record(_not_graded(stem, path, reason, fault=outcome.reason), student, "", limits)
+                    record["sandbox"] = limits.sandbox
+                    found = [f"{student}/{stem}: {outcome.reason}\n{outcome.traceback}".rstrip()]
+                else:
+                    record, found = outcome
+                if found:
+                    record["fingerprint"] = ""  # a grader fault is retried by the next run
+                faults += found
+                for text in found:
+                    log.error("grader fault: %s", text)
+                if _store(course, gb, record, faults):
+                    graded.append(record)
                 progress.step(f"{student}/{stem} {record['points']:g}/{record['max_points']:g}")
     summary = summarize(course, assignments, graded, skipped, time.monotonic() - started, workers)
     summary["sandbox"] = limits.sandbox
+    summary["faults"] = len(faults)
     return summary
+
+
+def _store(course: Path, gb, record: dict, faults: list[str]) -> bool:
+    """The gradebook first, then the record (its proof); a failure of either is a grader fault, and the run goes on."""
+    student, stem = record["student"], record["assignment"]
+    try:
+        write_gradebook(gb, record, read_timestamp(course, student, stem))
+    except Exception:  # noqa: BLE001 - the database refused: no record, so the next run grades it again
+        gb.db.rollback()
+        faults.append(f"{student}/{stem}: the gradebook could not be written\n{traceback.format_exc()}")
+        log.error("grader fault: %s", faults[-1])
+        return False
+    try:
+        write_atomic(record_path(course, student, stem), json.dumps(record, indent=1))
+    except OSError:
+        faults.append(f"{student}/{stem}: the grading record could not be written\n{traceback.format_exc()}")
+        log.error("grader fault: %s", faults[-1])
+        with contextlib.suppress(Exception):
+            flag_for_manual_grading(gb, student, stem)
+        return False
+    return True
 
 
 def summarize(course: Path, assignments: list[str], graded: list[dict], skipped: int, seconds: float, workers: int) -> dict:
@@ -152,17 +276,22 @@ def summarize(course: Path, assignments: list[str], graded: list[dict], skipped:
             if record:
                 students.setdefault(student_dir.name, {})[stem] = record
     totals = [sum(r["points"] for r in recs.values()) for recs in students.values()]
-    failures = sorted({(s, stem) for s, recs in students.items() for stem, r in recs.items() if not r["graded"]})
+    incomplete = sorted({(s, stem) for s, recs in students.items() for stem, r in recs.items() if not_graded(r)})
     return {
         "students": len(students),
         "graded_now": len(graded),
         "skipped": skipped,
         "mean": round(sum(totals) / len(totals), 2) if totals else 0.0,
-        "failures": failures,
+        "failures": incomplete,
         "seconds": round(seconds, 2),
         "workers": workers,
-        "table": {s: {stem: (r["points"], r["max_points"], r["graded"]) for stem, r in recs.items()} for s, recs in students.items()},
+        "table": {s: {stem: (r["points"], r["max_points"], not not_graded(r)) for stem, r in recs.items()} for s, recs in students.items()},
     }
+
+
+def not_graded(record: dict) -> list[str]:
+    """The functions of ``record`` that are not graded."""
+    return [f["function"] for f in record["functions"] if not f.get("graded", True)]
 
 
 def format_summary(summary: dict, assignments: list[str]) -> str:
@@ -186,11 +315,14 @@ def format_summary(summary: dict, assignments: list[str]) -> str:
     lines.append("")
     lines.append(
         f"students: {summary['students']}  mean: {summary['mean']:g}  graded now: {summary['graded_now']}"
-        f"  skipped (unchanged): {summary['skipped']}  could not be graded: {len(summary['failures'])}"
+        f"  skipped (unchanged): {summary['skipped']}  not fully graded: {len(summary['failures'])}"
         f"  time: {summary['seconds']:.1f} s on {summary['workers']} worker(s)"
     )
     if summary["failures"]:
-        lines.append("  ! = not graded: " + ", ".join(f"{s}/{a}" for s, a in summary["failures"]))
+        lines.append(
+            "  ! = some functions not graded (see the records, the CSV of `export`): "
+            + ", ".join(f"{s}/{a}" for s, a in summary["failures"])
+        )
     if not summary.get("sandbox", True):
         lines.append(NO_SANDBOX_WARNING)
     return "\n".join(lines)
@@ -200,6 +332,9 @@ def add_arguments(parser) -> None:
     options.add_course(parser)
     options.add_workers(parser)
     parser.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
+    parser.add_argument(
+        "--student", action="append", metavar="ID", help="(re)grade only this student's submissions, changed or not (repeatable)"
+    )
     options.add_db_url(parser)
     parser.add_argument("--assignment", action="append", choices=list(STEMS), help="only this assignment (repeatable)")
     options.add_limits(parser, sandbox_note="only for code you trust; stored in every record")
@@ -209,14 +344,32 @@ NO_SANDBOX_WARNING = "sandbox: OFF (--no-sandbox): student code ran with your us
 
 
 def run(args) -> int:
+    """Exit 0 when every submission is graded; 1 when something is not (or the grader failed); 2 for bad input."""
     from autograder.sandbox import IsolationError
 
+    course = options.require_course(args.course)
     limits = options.limits_from(args)
     assignments = args.assignment or list(STEMS)
+    if args.student:
+        known = {p.name for p in (course / "submitted").iterdir() if p.is_dir()} if (course / "submitted").is_dir() else set()
+        missing = sorted(set(args.student) - known)
+        if missing:
+            raise options.UsageError(f"no submissions of {', '.join(missing)} in {course / 'submitted'}")
     try:
-        summary = grade_class(args.course, args.workers, args.force, limits, args.db_url, assignments)
+        summary = grade_class(
+            course, options.workers_from(args), args.force, limits, args.db_url, assignments, quiet=args.quiet, students=args.student
+        )
     except IsolationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(format_summary(summary, assignments))
-    return 0
+    except Busy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(format_summary(summary, assignments))
+    if summary["faults"]:
+        print(
+            f"error: the grader failed {summary['faults']} time(s): see {args.log_file} (tracebacks); those functions are not graded",
+            file=sys.stderr,
+        )
+    return 1 if summary["faults"] or summary["failures"] else 0

@@ -20,25 +20,47 @@ def default_db_url(course: Path) -> str:
 
 
 def write_gradebook(gb, record: dict, timestamp: str | None) -> None:
-    """Record one submission's scores in nbgrader's gradebook ``gb`` (one transaction)."""
+    """Record one submission's scores in nbgrader's gradebook ``gb`` (one transaction).
+
+    Per function: the points, and ``needs_manual_grade`` when it is not graded
+    (so the formgrader lists it), with the reason as the automatic comment of
+    its solution cell. A score an instructor set by hand is kept.
+    """
     from nbgrader.api import MissingEntry
 
     student, stem = record["student"], record["assignment"]
-    points = {f"check_{f['function']}": f["points"] for f in record["functions"]}
+    functions = {f"check_{f['function']}": f for f in record["functions"]}
     gb.update_or_create_student(student)
     try:
         submission = gb.find_submission(stem, student)
     except MissingEntry:
-        submission = gb.add_submission(stem, student)
+        # nbgrader lazily loads the assignment's notebooks before it adds the new
+        # submission to the session; without this, that load autoflushes and
+        # SQLAlchemy warns about the half-built submission.
+        with gb.db.no_autoflush:
+            submission = gb.add_submission(stem, student)
     if timestamp:
         from nbgrader import utils
 
         submission.timestamp = utils.parse_utc(timestamp)
     notebook = gb.find_submission_notebook(stem, stem, student)
     for grade in notebook.grades:
-        if grade.name in points:
-            grade.auto_score = float(points[grade.name])
-            grade.needs_manual_grade = not record["graded"]
+        f = functions.get(grade.name)
+        if f is not None:
+            grade.auto_score = float(f["points"])
+            grade.needs_manual_grade = not f.get("graded", record["graded"]) and grade.manual_score is None
+    reasons = {f["function"]: f.get("reason", "") for f in record["functions"]}
+    for comment in notebook.comments:
+        if comment.name in reasons:
+            comment.auto_comment = f"Not graded automatically: {reasons[comment.name]}" if reasons[comment.name] else None
+    gb.db.commit()
+
+
+def flag_for_manual_grading(gb, student: str, stem: str) -> None:
+    """Every graded cell of the submission needs a manual grade (its record could not be kept)."""
+    notebook = gb.find_submission_notebook(stem, stem, student)
+    for grade in notebook.grades:
+        grade.needs_manual_grade = True
     gb.db.commit()
 
 

@@ -50,8 +50,16 @@ class Verdict:
     hint: str = ""
     notes: list[str] = field(default_factory=list)
     parts: list[tuple[str, bool]] = field(default_factory=list)
-    graded: bool = True  # False when the function could not be judged at all (crash, time-out)
+    graded: bool = True  # False when the function could not be judged at all (crash, time-out, a grader fault)
     visible: str | None = None  # the visible check's failure message; None when it passed or did not run
+    fault: str = ""  # the grader's own failure on this function, with its traceback: for the log, never the student
+
+    @property
+    def reason(self) -> str:
+        """Why the function is not graded ("" when it is)."""
+        if self.graded:
+            return ""
+        return self.diagnosis.removeprefix("Not graded: ").removesuffix(" " + NOT_YOURS).rstrip(".")
 
     @property
     def passed(self) -> bool:
@@ -142,24 +150,44 @@ def run_visible_check(check: Callable, fn: Callable) -> str | None:
     return None
 
 
+# Exceptions a hidden check raises when it cannot use what the student's function
+# returned (a missing key, a wrong type or shape): the student's. Any other
+# exception of the grader's own code (OSError, ImportError, MemoryError, a bug) is a
+# grader fault.
+NOT_YOURS = "This is not your mistake; your instructor will grade it."  # ends what a student sees of a grader fault
+OUTPUT_ERRORS = (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, AssertionError)
+
+
+def grader_fault(notebook: str, function: str, max_points: float, what: str, trace: str) -> Verdict:
+    """The verdict for a function the grader failed to judge: not graded, never the student's mistake."""
+    return Verdict(
+        notebook,
+        function,
+        0.0,
+        float(max_points),
+        graded=False,
+        diagnosis=f"Not graded: {what}. {NOT_YOURS}",
+        fault=trace or what,
+    )
+
+
 def judge(function: str, fn: Callable, max_points: float, notebook: str = "", run_visible: bool = True) -> Verdict:
     """Grade ``fn`` (a callable returning plain data) as the graded function ``function``.
 
-    When the sandbox cannot be set up, the function is *not graded* (the
-    grader's fault, never the student's), with the reason.
+    When the grader itself fails (the sandbox cannot be set up, a check cannot
+    run), the function is *not graded*, with the reason, and the verdict's
+    ``fault`` holds the traceback for the instructor's log.
     """
+    import traceback
+
     try:
         return _judge(function, fn, max_points, notebook, run_visible)
     except SandboxError as exc:
-        return Verdict(
-            notebook,
-            function,
-            0.0,
-            float(max_points),
-            graded=False,
-            diagnosis=f"Not graded: the grader could not start an isolated process for your code ({exc}). This is not your mistake.",
-            parts=[(p.name, False) for p in parts_for(function)],
-        )
+        what = f"the grader could not run your code in an isolated process ({exc})"
+        return grader_fault(notebook, function, max_points, what, traceback.format_exc())
+    except Exception as exc:  # noqa: BLE001 - _judge lets only the grader's own failures through
+        what = f"the grader failed while judging it ({type(exc).__name__}: {str(exc)[:200]})"
+        return grader_fault(notebook, function, max_points, what, traceback.format_exc())
 
 
 def _judge(function: str, fn: Callable, max_points: float, notebook: str, run_visible: bool) -> Verdict:
@@ -174,7 +202,9 @@ def _judge(function: str, fn: Callable, max_points: float, notebook: str, run_vi
             verdict.graded = not isinstance(exc, (StudentTimeout, StudentCrashed))
             verdict.parts = [(p.name, False) for p in parts]
             return verdict
-        except Exception as exc:  # noqa: BLE001 - a student exception the visible check let through
+        except Exception as exc:  # a student exception the visible check let through, or ours (re-raised)
+            if not getattr(exc, "student_type", None) and not isinstance(exc, OUTPUT_ERRORS):
+                raise  # not the student's: the grader's own failure
             verdict.diagnosis, verdict.hint = _student_failure(function, exc)
             verdict.parts = [(p.name, False) for p in parts]
             return verdict
@@ -202,9 +232,11 @@ def _judge(function: str, fn: Callable, max_points: float, notebook: str, run_vi
             verdict.parts.append((p.name, False))
             stopped = True  # the rest would only time out again
             continue
-        except Exception as exc:  # noqa: BLE001 - the student's exception, or output we could not use
+        except Exception as exc:  # the student's exception, output we could not use, or ours (re-raised)
             if getattr(exc, "student_type", None) or isinstance(exc, (NotImplementedError, NotDefined)):
                 failures.append(_student_failure(function, exc))
+            elif not isinstance(exc, OUTPUT_ERRORS):
+                raise  # not about the student's output: the grader's own failure
             else:
                 failures.append(
                     (

@@ -175,12 +175,19 @@ def format_table(result: NotebookResult) -> str:
 def add_arguments(parser) -> None:
     parser.add_argument("notebook", type=Path, help="the .ipynb to judge (a student's, or any laid out like the release)")
     parser.add_argument("--json", action="store_true", help="print only a JSON list, one object per graded function")
+    options.add_course(parser, what="the course whose nbgrader_config.py sets the limits, if it is built")
     options.add_limits(parser)
 
 
 def run(args) -> int:
+    """Exit 0 when every function is graded, 1 when one is not (or the grader failed), 2 for bad input."""
+    import logging
+
     from autograder.sandbox import IsolationError, verify_isolation
 
+    log = logging.getLogger("autograder")
+    if not args.notebook.is_file():
+        raise options.UsageError(f"{args.notebook}: no such notebook file")
     limits = options.limits_from(args)
     try:
         verify_isolation(limits)
@@ -191,7 +198,10 @@ def run(args) -> int:
     if not limits.sandbox:
         print("warning: --no-sandbox: the notebook's code ran with your user's access to files, processes and the network", file=sys.stderr)
     if args.json:
-        print(json.dumps([v.as_dict() for v in result.verdicts], indent=1))
+        print(json.dumps([v.as_dict() | {"graded": v.graded, "reason": v.reason} for v in result.verdicts], indent=1))
     else:
         print(format_table(result))
-    return 0
+    for v in result.verdicts:
+        if v.fault:
+            log.error("grader fault: %s: %s\n%s", v.function, v.reason, v.fault)
+    return 0 if all(v.graded for v in result.verdicts) else 1

@@ -55,9 +55,11 @@ def read_record(course: Path, student: str, stem: str) -> dict | None:
         return None
 
 
-def result_to_record(result: NotebookResult, student: str, fingerprint: str) -> dict:
+def result_to_record(result: NotebookResult, student: str, fingerprint: str, limits: Limits | None = None) -> dict:
+    """The record of one graded notebook; per function its points, whether it is graded and why not."""
     return {
         "student": student,
+        "limits": asdict(limits) if limits is not None else None,
         "assignment": result.notebook,
         "fingerprint": fingerprint,
         "graded": result.graded,
@@ -66,7 +68,16 @@ def result_to_record(result: NotebookResult, student: str, fingerprint: str) -> 
         "seconds": round(result.seconds, 3),
         "problems": result.problems,
         "functions": [
-            {**v.as_dict(), "hint": v.hint, "diagnosis_only": v.diagnosis, "notes": v.notes, "graded": v.graded} for v in result.verdicts
+            {
+                **v.as_dict(),
+                "hint": v.hint,
+                "diagnosis_only": v.diagnosis,
+                "notes": v.notes,
+                "graded": v.graded,
+                "reason": v.reason,
+                "fault": bool(v.fault),
+            }
+            for v in result.verdicts
         ],
     }
 

@@ -199,6 +199,8 @@ def _row(variant, result, alone, error: str | None) -> Row:
     row.seconds = result.seconds
     row.problems += [f"notebook: {p}" for p in result.problems]
     for verdict in result.verdicts:
+        if verdict.fault:
+            row.problems.append(f"the grader failed on {verdict.function}: {verdict.reason}")
         if verdict.function == variant.function:
             row.points, row.max_points = verdict.points, verdict.max_points
             row.visible = verdict.visible
@@ -217,14 +219,15 @@ def evaluate(variants, workers: int = 2, folder: Path | None = None, hidden_alon
 
     With ``hidden_alone``, wrong variants are also judged by the hidden checks alone.
     """
-    import multiprocessing
     import shutil
     import tempfile
 
     import nbformat
 
-    from autograder.grading.classroom import worker_init
+    from autograder.grading.classroom import worker_deadline, worker_init
     from autograder.grading.notebook import release_notebook
+    from autograder.grading.pool import Lost, run_tasks
+    from autograder.sandbox import Limits
 
     started = time.monotonic()
     variants = list(variants)
@@ -249,11 +252,13 @@ def evaluate(variants, workers: int = 2, folder: Path | None = None, hidden_alon
             tasks.append(
                 (i, str(path), variant.stem, variant.function, hidden_alone and variant.verdict == "wrong", variant.verdict == "cheat")
             )
-        if tasks:
-            context = multiprocessing.get_context("fork")
-            with context.Pool(max(1, min(workers, len(tasks))), initializer=worker_init) as pool:
-                for i, result, alone, error in pool.imap_unordered(_grade, tasks):
-                    rows[i] = _row(variants[i], result, alone, error)
+        deadline = worker_deadline(Limits())
+        for task, outcome in run_tasks(_grade, tasks, workers, deadline, initializer=worker_init):
+            i = task[0]
+            if isinstance(outcome, Lost):
+                rows[i] = _row(variants[i], None, None, f"grading failed: {outcome.reason}")
+            else:
+                rows[i] = _row(variants[i], *outcome[1:])
     finally:
         if own_folder:
             shutil.rmtree(folder, ignore_errors=True)

@@ -1,8 +1,9 @@
 """``export``: the class's grades as CSV, one row per student and assignment.
 
 Scores come from nbgrader's gradebook, so grades changed by hand in the
-formgrader count; the not-graded flag and its reason come from what ``grade``
-recorded.
+formgrader count. Per function: its points, and ``<function>_graded`` (0 while
+the gradebook says it needs a manual grade); ``not_graded`` and ``reason`` sum
+them up per row, the reasons from what ``grade`` recorded.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def export_rows(course: Path, db_url: str | None = None, assignments: list[str] 
     assignments = assignments or list(STEMS)
     functions = {stem: [e.function for e in exercises(release_notebook(stem), stem)] for stem in assignments}
     all_functions = [f for stem in assignments for f in functions[stem]]
-    columns = ["student_id", "assignment", "score", "max_score", "not_graded", "reason", *all_functions]
+    columns = ["student_id", "assignment", "score", "max_score", "not_graded", "reason"]
+    columns += [column for f in all_functions for column in (f, f"{f}_graded")]
     rows = []
     with Gradebook(db_url or default_db_url(course)) as gb:
         for student in students(course):
@@ -43,20 +45,31 @@ def export_rows(course: Path, db_url: str | None = None, assignments: list[str] 
                     continue
                 row = {c: "" for c in columns}
                 row.update(student_id=student, assignment=stem)
-                scores = {}
+                scores, waiting = {}, set()
                 if notebook is not None:
                     for grade in notebook.grades:
                         if grade.name.startswith("check_"):
                             scores[grade.name[len("check_") :]] = float(grade.score)
+                            if grade.needs_manual_grade:
+                                waiting.add(grade.name[len("check_") :])
                     row["score"] = f"{sum(scores.values()):g}"
                     row["max_score"] = f"{sum(g.max_score for g in notebook.grades):g}"
+                why = (
+                    {f["function"]: f.get("reason") or "not graded" for f in record["functions"] if not f.get("graded", True)}
+                    if record
+                    else {}
+                )
+                if notebook is None:
+                    waiting = set(why)
                 for f in functions[stem]:
                     if f in scores:
                         row[f] = f"{scores[f]:g}"
-                graded = bool(record and record["graded"])
-                row["not_graded"] = "0" if graded else "1"
-                if not graded:
-                    row["reason"] = "; ".join(record["problems"]) if record else "no grading record"
+                    row[f"{f}_graded"] = "0" if f in waiting or record is None else "1"
+                if record is None:
+                    row["not_graded"], row["reason"] = "1", "no grading record"
+                else:
+                    row["not_graded"] = "1" if waiting else "0"
+                    row["reason"] = "; ".join(f"{f}: {why.get(f, 'waits for a manual grade')}" for f in functions[stem] if f in waiting)
                 rows.append(row)
     return columns, rows
 
@@ -82,7 +95,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    out = args.csv or Path(args.course) / "grades.csv"
-    write_csv(args.course, out, args.db_url)
+    course = options.require_course(args.course)
+    out = args.csv or course / "grades.csv"
+    write_csv(course, out, args.db_url)
     print(f"wrote {out}", file=sys.stderr)
     return 0

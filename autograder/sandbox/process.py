@@ -60,7 +60,7 @@ def allow_list() -> list[str]:
 
 @dataclass
 class Limits:
-    """Per-notebook limits. All are configurable from the command line."""
+    """Per-notebook limits: the course's ``nbgrader_config.py`` sets them, command-line flags override."""
 
     call_timeout: float = 10.0  # seconds for one call into student code (or one cell)
     notebook_timeout: float = 60.0  # seconds for everything one notebook may use
@@ -157,9 +157,24 @@ def student_env(home: str) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
         "DLWORK_DATA": str(DATASETS_DIR),
-        # the zygote's Matplotlib cache, shared by all runs: building it costs seconds
-        "MPLCONFIGDIR": str(Path(tempfile.gettempdir()) / f"dlwork-mpl-{os.getuid()}"),
+        "MPLCONFIGDIR": str(matplotlib_cache()),
     }
+
+
+def matplotlib_cache() -> Path:
+    """The zygote's Matplotlib cache, shared by all runs (building it costs seconds): in the user's cache folder.
+
+    A user without a writable home folder gets a folder in the temporary directory instead.
+    """
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "dlwork" / f"matplotlib-{os.getuid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if os.access(folder, os.W_OK):
+            return folder
+    except OSError:
+        pass
+    return Path(tempfile.gettempdir()) / f"dlwork-mpl-{os.getuid()}"
 
 
 def preload_modules() -> list[str]:
@@ -234,8 +249,16 @@ class Zygote:
         """(pid to kill, fd to write requests to, fd to read replies from) of a new student process."""
         import socket
 
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
+        try:
+            to_child_r, to_child_w = os.pipe()
+        except OSError as exc:
+            raise SandboxError(f"the grader could not make a pipe to the student process ({exc})") from exc
+        try:
+            from_child_r, from_child_w = os.pipe()
+        except OSError as exc:
+            os.close(to_child_r)
+            os.close(to_child_w)
+            raise SandboxError(f"the grader could not make a pipe to the student process ({exc})") from exc
         request = {
             "cwd": str(cwd),
             "limits": _child_limits(limits),
@@ -284,7 +307,10 @@ def zygote(sandbox: bool) -> Zygote:
     if current is None or not current.alive():
         if current is not None and current.owner == os.getpid():
             current.close()
-        current = _ZYGOTES[sandbox] = Zygote(sandbox)
+        try:
+            current = _ZYGOTES[sandbox] = Zygote(sandbox)
+        except OSError as exc:
+            raise SandboxError(f"the grader could not start the student runtime ({exc})") from exc
         atexit.register(current.close)
     return current
 
@@ -310,10 +336,17 @@ class StudentProcess:
     # -- plumbing
     def _send(self, message) -> None:
         try:
-            wire.write_frame(self._to_child, wire.encode(message, allow_refs=True))
-        except (BrokenPipeError, OSError) as exc:
+            frame = wire.encode(message, allow_refs=True)
+        except wire.ProtocolError as exc:  # the checks' own arguments: the grader's failure
+            raise SandboxError(f"the grader could not encode a call for the student process ({exc})") from exc
+        try:
+            wire.write_frame(self._to_child, frame)
+        except BrokenPipeError as exc:
             self.kill()
             raise StudentCrashed("the notebook's process had already stopped") from exc
+        except OSError as exc:
+            self.kill()
+            raise SandboxError(f"the grader could not write to the student process ({exc})") from exc
 
     def _receive(self, timeout: float):
         deadline = time.monotonic() + timeout
@@ -325,11 +358,15 @@ class StudentProcess:
                 if remaining <= 0:
                     self.kill()
                     raise StudentTimeout(f"did not finish within {timeout:g} s")
-                with selectors.DefaultSelector() as sel:
-                    sel.register(self._from_child, selectors.EVENT_READ)
-                    if not sel.select(remaining):
-                        continue
-                chunk = os.read(self._from_child, 1 << 20)
+                try:
+                    with selectors.DefaultSelector() as sel:
+                        sel.register(self._from_child, selectors.EVENT_READ)
+                        if not sel.select(remaining):
+                            continue
+                    chunk = os.read(self._from_child, 1 << 20)
+                except OSError as exc:
+                    self.kill()
+                    raise SandboxError(f"the grader could not read from the student process ({exc})") from exc
                 if not chunk:
                     self.kill()
                     raise StudentCrashed("the notebook's process stopped (os._exit, a crash, or killed for using too much memory or time)")
@@ -404,12 +441,21 @@ class Session:
     limits: Limits = field(default_factory=Limits)
     load_errors: dict[str, str] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)
-    started_at: float = field(default_factory=time.monotonic)
+    student_seconds: float = 0.0  # time spent in student code: the notebook's budget counts only this
     _process: StudentProcess | None = None
     restarts: int = 0
 
     def remaining(self) -> float:
-        return self.limits.notebook_timeout - (time.monotonic() - self.started_at)
+        """Seconds left of the notebook's budget; the grader's own time (starting processes, checks) is not counted."""
+        return self.limits.notebook_timeout - self.student_seconds
+
+    def request(self, process: StudentProcess, message: dict, timeout: float) -> dict:
+        """One request to student code, its time counted against the notebook's budget."""
+        started = time.monotonic()
+        try:
+            return process.request(message, timeout)
+        finally:
+            self.student_seconds += time.monotonic() - started
 
     def process(self) -> StudentProcess:
         if self._process is not None and not self._process.dead:
@@ -424,7 +470,7 @@ class Session:
                 continue
             timeout = min(self.limits.call_timeout, max(self.remaining(), 0.1))
             try:
-                reply = self._process.request({"op": "exec", "source": cell.source, "label": cell.label}, timeout)
+                reply = self.request(self._process, {"op": "exec", "source": cell.source, "label": cell.label}, timeout)
             except StudentTimeout:
                 self.skipped.add(cell.label)
                 self.load_errors[cell.label] = (
@@ -472,7 +518,8 @@ class StudentFunction:
     def call_with_globals(self, overrides: dict, *args, **kwargs):
         process = self.session.process()
         timeout = min(self.session.limits.call_timeout, max(self.session.remaining(), 0.1))
-        reply = process.request(
+        reply = self.session.request(
+            process,
             {"op": "call", "function": self.__name__, "args": list(args), "kwargs": kwargs, "overrides": dict(overrides)},
             timeout,
         )

@@ -27,8 +27,12 @@ COMMANDS = {
     ),
     "check": (
         "autograder.grading.notebook",
-        "grade one notebook on the spot and print a table",
-        ["check notebooks/01_initialization.ipynb", "check submitted/ana/02_regularization/02_regularization.ipynb --json"],
+        "grade notebooks on the spot and print a table per notebook",
+        [
+            "check workspace/01_initialization.ipynb",
+            "check workspace/*.ipynb",
+            "check submitted/ana/02_regularization/02_regularization.ipynb --json",
+        ],
     ),
     "grade": (
         "autograder.grading.classroom",

@@ -57,11 +57,13 @@ class BuiltCourse:
 
 
 def copy_repository(target: Path) -> Path:
-    """A copy of the repository's files at ``target``: no venv, git data, caches, or built course and demo at its root."""
+    """A copy of the repository's files at ``target``: no venv, git data, caches, or built course, demo and learner workspace at its root."""
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         at_root = Path(folder).resolve() == REPO
-        return {n for n in names if n in ("__pycache__", ".pytest_cache") or (at_root and n in (".venv", ".git", "course", "demo"))}
+        return {
+            n for n in names if n in ("__pycache__", ".pytest_cache") or (at_root and n in (".venv", ".git", "course", "demo", "workspace"))
+        }
 
     shutil.copytree(REPO, target, ignore=ignore)
     return target

@@ -1,4 +1,4 @@
-"""``python -m autograder check NOTEBOOK [--json]``: judge one notebook on the spot.
+"""``python -m autograder check NOTEBOOK... [--json]``: judge notebooks on the spot.
 
 It judges the graded functions only: it runs the setup cell (as released), the
 student's solution cells and any code cell the student added, in a separate
@@ -173,7 +173,7 @@ def format_table(result: NotebookResult) -> str:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("notebook", type=Path, help="the .ipynb to judge (a student's, or any laid out like the release)")
+    parser.add_argument("notebook", type=Path, nargs="+", help="the .ipynb files to judge (a student's, or any laid out like the release)")
     parser.add_argument("--json", action="store_true", help="print only a JSON list, one object per graded function")
     options.add_course(parser, what="the course whose nbgrader_config.py sets the limits, if it is built")
     options.add_limits(parser)
@@ -186,22 +186,24 @@ def run(args) -> int:
     from autograder.sandbox import IsolationError, verify_isolation
 
     log = logging.getLogger("autograder")
-    if not args.notebook.is_file():
-        raise options.UsageError(f"{args.notebook}: no such notebook file")
+    for notebook in args.notebook:
+        if not notebook.is_file():
+            raise options.UsageError(f"{notebook}: no such notebook file")
     limits = options.limits_from(args)
     try:
         verify_isolation(limits)
-        result = grade_notebook(args.notebook, limits)
+        results = [grade_notebook(notebook, limits) for notebook in args.notebook]
     except (ValueError, IsolationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not limits.sandbox:
         print("warning: --no-sandbox: the notebook's code ran with your user's access to files, processes and the network", file=sys.stderr)
+    verdicts = [v for result in results for v in result.verdicts]
     if args.json:
-        print(json.dumps([v.as_dict() | {"graded": v.graded, "reason": v.reason} for v in result.verdicts], indent=1))
+        print(json.dumps([v.as_dict() | {"graded": v.graded, "reason": v.reason} for v in verdicts], indent=1))
     else:
-        print(format_table(result))
-    for v in result.verdicts:
+        print("\n\n".join(format_table(result) for result in results))
+    for v in verdicts:
         if v.fault:
             log.error("grader fault: %s: %s\n%s", v.function, v.reason, v.fault)
-    return 0 if all(v.graded for v in result.verdicts) else 1
+    return 0 if all(v.graded for v in verdicts) else 1

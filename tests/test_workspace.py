@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 
 import nbformat
+import pytest
 
 from autograder.course.registry import NOTEBOOK_DIR, REPO, STEMS
 from autograder.qa import sample_class
@@ -53,3 +54,26 @@ def test_make_check_grades_the_workspace_and_says_what_is_wrong(tmp_path):
     he = rows["initialize_parameters_he"]
     assert he.split()[1] == "0" and "layer" in he, he
     assert STEMS[1] not in done.stdout, "NB=01 grades notebook 01 only"
+
+
+def test_a_broken_source_notebook_stops_the_build_before_anything_is_deleted(tmp_path, monkeypatch):
+    from autograder.course import builder, registry
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for stem in STEMS:
+        (notebooks / f"{stem}.ipynb").write_bytes((NOTEBOOK_DIR / f"{stem}.ipynb").read_bytes())
+    filled = nbformat.read(notebooks / f"{STEMS[1]}.ipynb", as_version=4)
+    learner = sample_class.Student("me", "all solved")
+    nbformat.write(sample_class.make_notebook(filled, STEMS[1], learner), notebooks / f"{STEMS[1]}.ipynb")
+    course = tmp_path / "course"
+    (course / "source" / STEM).mkdir(parents=True)
+    (course / "source" / STEM / "kept.txt").write_text("an earlier build")
+    monkeypatch.setattr(registry, "NOTEBOOK_DIR", notebooks)
+    monkeypatch.setattr(builder.registry, "NOTEBOOK_DIR", notebooks)
+    with pytest.raises(builder.BuildError) as refused:
+        builder.build_course(course, generate=False)
+    message = str(refused.value)
+    assert STEMS[1] in message and "breaks the cell contract" in message and "workspace/" in message, message
+    assert (course / "source" / STEM / "kept.txt").read_text() == "an earlier build"
+    assert not (course / "nbgrader_config.py").exists()

@@ -145,17 +145,28 @@ def write_kernelspec(course: Path, python: str) -> Path:
     return spec_dir
 
 
-def write_source(course: Path, stem: str) -> Path:
-    """``source/<stem>/``: the source notebook, the support package and the datasets the registry says it uses."""
+def prepared_source(stem: str):
+    """The source notebook of ``stem``, or :class:`BuildError` naming the notebook and what breaks the cell contract."""
     import nbformat
 
     path = registry.NOTEBOOK_DIR / f"{stem}.ipynb"
-    nb = nbformat.read(path, as_version=4)
+    try:
+        return source_notebook(nbformat.read(path, as_version=4), stem)
+    except ValueError as exc:  # the contract's errors name the cell and the reason
+        shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+        raise BuildError(f"{shown} breaks the cell contract: {exc}") from None
+
+
+def write_source(course: Path, stem: str, source=None) -> Path:
+    """``source/<stem>/``: the source notebook, the support package and the datasets the registry says it uses."""
+    import nbformat
+
+    source = prepared_source(stem) if source is None else source
     target = course / "source" / stem
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    nbformat.write(source_notebook(nb, stem), target / f"{stem}.ipynb")
+    nbformat.write(source, target / f"{stem}.ipynb")
     shutil.copytree(SUPPORT_PACKAGE, target / SUPPORT_PACKAGE.name, ignore=COPY_IGNORE)
     used = registry.notebook(stem).datasets
     if used:
@@ -228,11 +239,12 @@ def build_course(course: Path, stems: list[str] | None = None, generate: bool = 
 
     times = {}
     start = time.perf_counter()
+    sources = {stem: prepared_source(stem) for stem in stems}  # every notebook checked before anything is written
     course.mkdir(parents=True, exist_ok=True)
     write_config(course)
     write_kernelspec(course, sys.executable)
     for stem in stems:
-        write_source(course, stem)
+        write_source(course, stem, sources[stem])
     times["source"] = time.perf_counter() - start
     if generate:
         start = time.perf_counter()

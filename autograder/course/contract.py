@@ -106,5 +106,11 @@ def solve_notebook(nb, stem: str, markers: bool = False):
     for cell in solved.cells:
         meta = nbgrader_meta(cell)
         if cell.cell_type == "code" and meta.get("solution"):
-            cell.source = inject(cell.source, reference_body(stem, meta["grade_id"]), markers)
+            try:
+                cell.source = inject(cell.source, reference_body(stem, meta["grade_id"]), markers)
+            except ValueError as exc:
+                raise ValueError(
+                    f"the solution cell of {meta['grade_id']}: {exc}; "
+                    "an answer typed into the course source? Restore the stub (git checkout) and work in workspace/ (make lab)"
+                ) from None
     return solved

@@ -26,7 +26,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from autograder.course.builder import build_course
+    from autograder.course.builder import BuildError, build_course
     from autograder.grading.classroom import format_summary, grade_class
     from autograder.qa import sample_class
     from autograder.reports.export import write_csv
@@ -34,11 +34,19 @@ def run(args) -> int:
     from autograder.sandbox import IsolationError
 
     course = Path(args.dir).resolve() / "course"
-    if course.exists():
-        shutil.rmtree(course)
     started = time.monotonic()
     print(f"1. building the course in {course} ...", flush=True)
-    build_course(course)
+    staging = course.with_name(course.name + ".new")  # the last demo's course stays until the new one is built
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        build_course(staging)
+    except BuildError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    if course.exists():
+        shutil.rmtree(course)
+    staging.rename(course)
     print(f"2. writing the sample class ({len(sample_class.CLASS)} students):")
     print(sample_class.describe())
     sample_class.write_class(course)

@@ -152,10 +152,10 @@ def test_reference_dropout_backprop_passes_with_the_masks_held_fixed(nb03, seed)
     """< 1e-7 with replayed masks (largest over 200 seeds: 5.0e-8); with new masks per evaluation it fails (1.0)."""
     X, Y, parameters, _ = case(nb03, seed)
     keep_prob, epsilon = nb03["KEEP_PROB"], nb03["CHOSEN_EPSILON"]
-    _, cache = R.forward_propagation_with_dropout(X, parameters, keep_prob, np.random.default_rng(7))
-    masks = (cache["D1"], cache["D2"])
+    recorded = nb03["RecordedDraws"](np.random.default_rng(7))
+    _, cache = R.forward_propagation_with_dropout(X, parameters, keep_prob, recorded)
     gradients = R.backward_propagation_with_dropout(X, Y, cache, keep_prob)
-    fixed = nb03["fixed_mask_cost_function"](R.forward_propagation_with_dropout, masks, keep_prob)
+    fixed = nb03["fixed_mask_cost_function"](R.forward_propagation_with_dropout, recorded, keep_prob)
     difference = gradient_check_n(parameters, gradients, X, Y, epsilon=epsilon, cost_function=fixed)
     assert difference < 1e-7, f"seed {seed}: {difference:.2e}"
 
@@ -169,16 +169,18 @@ def test_reference_dropout_backprop_passes_with_the_masks_held_fixed(nb03, seed)
 
 
 def test_mask_replay_reproduces_the_forward_pass(nb03):
-    """Replaying a pass's masks through the reference forward gives the same masks and output, for several keep_prob."""
+    """Replaying a pass's draws through the reference forward gives the same masks and output, for several keep_prob."""
     X, _, parameters, _ = case(nb03, nb03["SEED"])
     for keep_prob in (0.5, 0.8, 1.0):
-        A3, cache = R.forward_propagation_with_dropout(X, parameters, keep_prob, np.random.default_rng(3))
-        replay = nb03["MaskReplay"]((cache["D1"], cache["D2"]))
+        recorded = nb03["RecordedDraws"](np.random.default_rng(3))
+        A3, cache = R.forward_propagation_with_dropout(X, parameters, keep_prob, recorded)
+        replay = recorded.replay()
         A3_again, cache_again = R.forward_propagation_with_dropout(X, parameters, keep_prob, replay)
         np.testing.assert_array_equal(cache_again["D1"], cache["D1"])
         np.testing.assert_array_equal(cache_again["D2"], cache["D2"])
         np.testing.assert_array_equal(A3_again, A3)
-        assert replay.masks == [], "not every recorded mask was used"
+        assert replay.draws == [], "not every recorded draw was used"
+        assert len(recorded.draws) == 2, "one draw per hidden layer"
 
 
 def test_a_dead_layer_hides_the_planted_mistakes(nb03):

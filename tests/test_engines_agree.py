@@ -91,11 +91,16 @@ def test_grade_gives_stock_nbgraders_points_for_every_function(both):
 
 def test_check_command_gives_the_same_totals(both):
     course, stock = both
-    for student, stem in SUBMISSIONS[:5]:
-        notebook = course / "submitted" / student.name / stem / f"{stem}.ipynb"
-        out = subprocess.run(
-            [sys.executable, "-m", "autograder", "check", str(notebook), "--json"], cwd=REPO, capture_output=True, text=True, check=True
-        )
-        rows = json.loads(out.stdout)
-        assert {r["function"]: r["points"] for r in rows} == {k[2]: v for k, v in stock.items() if k[:2] == (student.name, stem)}
-        assert all(set(r) == {"notebook", "function", "points", "max_points", "passed", "diagnosis", "graded", "reason"} for r in rows)
+    chosen = SUBMISSIONS[:5]
+    notebooks = [str(course / "submitted" / student.name / stem / f"{stem}.ipynb") for student, stem in chosen]
+    out = subprocess.run(
+        [sys.executable, "-m", "autograder", "check", *notebooks, "--json"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    rows = json.loads(out.stdout)  # the notebooks' rows, one after the other, in the order given
+    assert all(set(r) == {"notebook", "function", "points", "max_points", "passed", "diagnosis", "graded", "reason"} for r in rows)
+    for student, stem in chosen:
+        expected = {k[2]: v for k, v in stock.items() if k[:2] == (student.name, stem)}
+        mine, rows = rows[: len(expected)], rows[len(expected) :]
+        assert {r["notebook"] for r in mine} == {stem}
+        assert {r["function"]: r["points"] for r in mine} == expected, (student.name, stem)
+    assert rows == []

@@ -59,7 +59,7 @@ def read(config: Path) -> Settings:
         tree = ast.parse(text, filename=str(config))
     except SyntaxError as exc:
         raise SettingsError(f"{config}:{exc.lineno}: not valid Python ({exc.msg})") from None
-    types = {f.name: f.type for f in fields(Settings)}
+    known = [f.name for f in fields(Settings)]
     values = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Assign) or len(node.targets) != 1:
@@ -74,13 +74,13 @@ def read(config: Path) -> Settings:
         ):
             continue
         where = f"{config}:{node.lineno}: c.{SECTION}.{target.attr}"
-        if target.attr not in types:
-            raise SettingsError(f"{where} is not a setting (known: {', '.join(types)})")
+        if target.attr not in known:
+            raise SettingsError(f"{where} is not a setting (known: {', '.join(known)})")
         try:
             value = ast.literal_eval(node.value)
         except ValueError:
             raise SettingsError(f"{where} must be a plain number") from None
-        wanted = float if types[target.attr] in (float, "float") else int
+        wanted = type(getattr(Settings(), target.attr))  # the default's type: float or int
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (wanted is int and not isinstance(value, int)) or value < 0:
             raise SettingsError(f"{where} must be a {'whole ' if wanted is int else ''}number of at least 0, not {value!r}")
         values[target.attr] = wanted(value)

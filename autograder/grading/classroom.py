@@ -38,7 +38,7 @@ from autograder.grading.gradebook import (
     write_autograded_notebook,
     write_gradebook,
 )
-from autograder.grading.judge import NOT_YOURS, Verdict
+from autograder.grading.judge import Verdict, grader_fault
 from autograder.grading.notebook import NotebookResult, grade_notebook
 from autograder.grading.records import grader_digest, read_record, record_path, result_to_record, submission_fingerprint, write_atomic
 from autograder.grading.submissions import discover, read_timestamp, unsafe_submission
@@ -91,7 +91,6 @@ def _grade_task(task: tuple) -> tuple[dict, list[str]]:
         write_autograded_notebook(course, student, record, unsafe=bool(unsafe))
     except Exception:  # noqa: BLE001 - the grades stand; nbgrader's feedback for this notebook is missing
         faults.append(f"{student}/{stem}: the autograded notebook could not be written\n{traceback.format_exc()}")
-        record["fingerprint"] = ""
     return record, faults
 
 
@@ -100,12 +99,11 @@ def _not_graded(stem: str, path: str, reason: str, fault: str = "") -> NotebookR
     from autograder.course.contract import exercises
     from autograder.grading.notebook import release_notebook
 
-    if fault:
-        text = f"Not graded: {reason}. {NOT_YOURS}"
-    else:
-        text = f"Not graded: {reason}."
     verdicts = [
-        Verdict(stem, e.function, 0.0, e.points, diagnosis=text, graded=False, fault=fault) for e in exercises(release_notebook(stem), stem)
+        grader_fault(stem, e.function, e.points, reason, fault)
+        if fault
+        else Verdict(stem, e.function, 0.0, e.points, diagnosis=f"Not graded: {reason}.", graded=False)
+        for e in exercises(release_notebook(stem), stem)
     ]
     return NotebookResult(stem, str(path), verdicts, [reason])
 

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format workspace lab check course clean
+.PHONY: demo test test-fast lint format workspace lab formgrader check course clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -40,9 +40,20 @@ workspace:
 	@mkdir -p $(WORKSPACE)
 	@for nb in notebooks/*.ipynb; do [ -e "$(WORKSPACE)/$${nb##*/}" ] || cp "$$nb" "$(WORKSPACE)/"; done
 
-## make lab: JupyterLab on your workspace (the repository's notebooks/ stay the course source)
+# Both labs run as root too (a container's usual user); LAB_ARGS adds options (--no-browser --port=8899).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ARGS ?=
+
+## make lab: JupyterLab on your workspace, student tools only (notebooks/lab_config); notebooks/ stay the course source
 lab: $(STAMP) workspace
-	cd $(WORKSPACE) && PYTHONPATH=$(CURDIR)/notebooks $(CURDIR)/$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
+	cd $(WORKSPACE) && JUPYTER_CONFIG_PATH=$(CURDIR)/notebooks/lab_config PYTHONPATH=$(CURDIR)/notebooks \
+	  $(CURDIR)/$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS)
+
+## make formgrader: the instructor's JupyterLab on the built course (make course first): formgrader, source notebooks that run
+COURSE ?= course
+formgrader: $(STAMP)
+	@test -f $(COURSE)/nbgrader_config.py || { echo "no course in $(COURSE)/: run make course first" >&2; exit 2; }
+	cd $(COURSE) && PYTHONPATH=$(CURDIR):$(CURDIR)/notebooks $(CURDIR)/$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS)
 
 ## make check: grade your workspace (make check NB=02 for one notebook); from JupyterLab's terminal: make -C .. check
 check: $(STAMP) workspace

@@ -20,7 +20,7 @@ from conftest import require_notebook
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.course import contract
-from dlwork import network
+from dlwork import network, notebook_import
 from dlwork.notebook_import import NotebookImportError, candidate_paths, find_notebook, functions_from_notebook
 from source_solutions import regularization as R
 
@@ -197,6 +197,7 @@ def assert_same_as_reference(functions: dict) -> None:
 
 
 def assert_all_stubs(functions: dict) -> None:
+    """Each function raises NotImplementedError saying which notebook to finish and save."""
     X, Y, parameters = small_network_case(1)
     AL, cache = network.forward_propagation(X, parameters)
     calls = {
@@ -206,8 +207,9 @@ def assert_all_stubs(functions: dict) -> None:
         "backward_propagation_with_dropout": (X, Y, cache, 0.8),
     }
     for name, args in calls.items():
-        with pytest.raises(NotImplementedError):
+        with pytest.raises(NotImplementedError, match=f"^{name} still raises NotImplementedError in notebook 02 ") as info:
             functions[name](*args)
+        assert "save notebook 02 (Ctrl+S), then rerun this cell" in str(info.value)
 
 
 def test_solved_stub_cells_of_notebook_02_give_the_reference_functions(tmp_path):
@@ -218,7 +220,7 @@ def test_solved_stub_cells_of_notebook_02_give_the_reference_functions(tmp_path)
 
 def test_unsolved_stub_cells_of_notebook_02_give_functions_that_raise_not_implemented(tmp_path):
     write(stub_notebook_02(), tmp_path / NB02 / f"{NB02}.ipynb")
-    assert_all_stubs(functions_from_notebook(NB02, NB02_FUNCTIONS, folder=tmp_path / "03_gradient_checking"))
+    assert_all_stubs(functions_from_notebook(NB02, NB02_FUNCTIONS, folder=tmp_path / "03_gradient_checking", unfinished="keep"))
 
 
 def test_the_real_notebook_02_solved_gives_the_reference_functions(tmp_path):
@@ -230,4 +232,31 @@ def test_the_real_notebook_02_solved_gives_the_reference_functions(tmp_path):
 def test_the_real_notebook_02_as_released_gives_functions_that_raise_not_implemented(tmp_path):
     source = require_notebook(NB02)
     shutil.copy(source, tmp_path / f"{NB02}.ipynb")
-    assert_all_stubs(functions_from_notebook(NB02, NB02_FUNCTIONS, folder=tmp_path))
+    assert_all_stubs(functions_from_notebook(NB02, NB02_FUNCTIONS, folder=tmp_path, unfinished="keep"))
+
+
+def test_by_default_an_unfinished_function_is_refused_with_what_to_do(tmp_path):
+    """An unsaved notebook 01 looks unfinished on disk: the message names notebook, function, save time and the fix."""
+    nb = stub_notebook_02()
+    solved = contract.solve_notebook(nb, NB02)
+    solved.cells[1] = nb.cells[1]  # compute_cost_with_regularization left as the stub
+    path = write(solved, tmp_path / f"{NB02}.ipynb")
+    with pytest.raises(NotebookImportError) as info:
+        functions_from_notebook(NB02, NB02_FUNCTIONS, folder=tmp_path)
+    message = str(info.value)
+    assert message.startswith(
+        "compute_cost_with_regularization still raises NotImplementedError in notebook 02 (02_regularization.ipynb, as saved at "
+    )
+    assert message.endswith("finish notebook 02 there, save notebook 02 (Ctrl+S), then rerun this cell.")
+    assert "backward_propagation" not in message, "only the unfinished function is named"
+    # Jupyter shows that sentence alone, no traceback through dlwork
+    assert info.value._render_traceback_() == [f"NotebookImportError: {message}"]
+    assert functions_from_notebook(NB02, NB02_FUNCTIONS[1:], folder=tmp_path), "the finished ones can be borrowed"
+    assert path.exists()
+
+
+def test_a_function_that_only_mentions_not_implemented_is_finished():
+    finished = "def f(x):\n    if x is None:\n        raise NotImplementedError('no None')\n    return x"
+    assert not notebook_import.still_a_stub(finished, "f")
+    assert notebook_import.still_a_stub("def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()", "f")
+    assert notebook_import.still_a_stub("def f(x):\n    y = x\n    raise NotImplementedError", "f")

@@ -1,22 +1,25 @@
-"""Each notebook runs top to bottom with the reference answers and shows its learning outcomes.
+"""Each notebook runs top to bottom as the instructor's source notebook, and shows its learning outcomes.
 
-The three notebooks are solved (reference bodies substituted for the stubs, by
-the same injection the course builder uses) and run side by side in one temp
-folder with ``dlwork/`` and ``datasets/``, as a student's would be. The
-outcomes are read from the ``results`` dict each notebook computes, never
-typed in. Run times are printed (``pytest -s``), not asserted.
+The course's source notebooks are built (reference bodies between the solution
+markers, hidden checks in the check cells) and run where the build puts them,
+``source/<stem>/`` with ``dlwork/`` and ``datasets/`` beside each, in the default
+Python 3 kernel with the environment ``make formgrader`` gives it (the
+repository and ``notebooks/`` on PYTHONPATH). So one run shows both that an
+instructor's Run All works and what the lessons claim. The outcomes are read
+from the ``results`` dict each notebook computes, never typed in. Run times are
+printed (``pytest -s``), not asserted.
 """
 
 import json
 import math
-import shutil
+import os
 import time
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.course.contract import solve_notebook
+from autograder.course.builder import build_course
 from autograder.course.registry import NOTEBOOK_DIR, REPO, STEMS
 
 # Executes the three notebooks end to end, experiments included.
@@ -33,25 +36,32 @@ DUMP = (
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """stem -> (results dict, seconds)."""
-    folder = tmp_path_factory.mktemp("solved")
-    shutil.copytree(NOTEBOOK_DIR / "dlwork", folder / "dlwork", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / "datasets", folder / "datasets", ignore=shutil.ignore_patterns("*.py", "*.md"))
-    for stem in STEMS:
-        nb = nbformat.read(NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
-        nbformat.write(solve_notebook(nb, stem), folder / f"{stem}.ipynb")
+    course = tmp_path_factory.mktemp("course")
+    build_course(course, generate=False)
+    assert (course / "exchange").is_dir(), "the formgrader expects the exchange the config names"
+    formgrader_env = os.pathsep.join([str(REPO), str(NOTEBOOK_DIR)])  # as `make formgrader` sets it
+    saved, os.environ["PYTHONPATH"] = os.environ.get("PYTHONPATH"), formgrader_env  # the kernel inherits it
     out = {}
-    for stem in STEMS:
-        nb = nbformat.read(folder / f"{stem}.ipynb", as_version=4)
-        nb.cells.append(nbformat.v4.new_code_cell(DUMP))
-        started = time.monotonic()
-        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
-        seconds = time.monotonic() - started
-        text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
-        results = json.loads(text.split("RESULTS=", 1)[1])
-        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-        assert not errors, f"{stem}: a cell raised {errors[0].ename}: {errors[0].evalue}"
-        out[stem] = (results, seconds)
-        print(f"\n{stem}: ran top to bottom in {seconds:.1f} s (budget 15 s)")
+    try:
+        for stem in STEMS:
+            folder = course / "source" / stem
+            nb = nbformat.read(folder / f"{stem}.ipynb", as_version=4)
+            assert nb.metadata.kernelspec.name == "python3"
+            nb.cells.append(nbformat.v4.new_code_cell(DUMP))
+            started = time.monotonic()
+            NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+            seconds = time.monotonic() - started
+            text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+            results = json.loads(text.split("RESULTS=", 1)[1])
+            errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+            assert not errors, f"{stem}: a cell raised {errors[0].ename}: {errors[0].evalue}"
+            out[stem] = (results, seconds)
+            print(f"\n{stem}: the source notebook ran top to bottom in {seconds:.1f} s (budget 15 s)")
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
     return out
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import re
 import time
 from contextlib import redirect_stdout
 
@@ -82,10 +83,16 @@ def run_check(function: str, fn) -> str:
 
 
 def failure(function: str, fn) -> str:
-    """The message of the check's failure on ``fn`` (the test fails if it passes)."""
+    """The message of the check's failure on ``fn`` (the test fails if it passes).
+
+    It is also what Jupyter shows: the failure's ``_render_traceback_`` (IPython's
+    hook) is that message alone, so the diagnosis is the cell's first line.
+    """
     with pytest.raises(checks.CheckFailure) as info:
         run_check(function, fn)
-    return str(info.value)
+    message = str(info.value)
+    assert info.value._render_traceback_() == [f"CheckFailure: {message}"]
+    return message
 
 
 # ------------------------------------------------------------------ the reference
@@ -136,6 +143,7 @@ def test_a_mistake_fails_with_its_diagnosis(variant):
     message = failure(variant.function, _variant(variant))
     missing = [k for k in variant.keywords if normalize(k) not in normalize(message)]
     assert not missing, f"{variant.id} ({variant.what}): the message lacks {missing}: {message}"
+    assert message.startswith(f"{variant.function}") and len(message.splitlines()) <= 5, message
 
 
 @pytest.mark.parametrize("variant", LET_THROUGH, ids=lambda v: v.id)
@@ -173,6 +181,8 @@ def test_an_exception_is_named_with_the_call_that_raised_it():
     message = failure("initialize_parameters_he", crashes)
     assert "raised TypeError" in message
     assert "initialize_parameters_he([7, 5, 3, 1], rng)" in message
+    # where, in the learner's own code (not in the checks)
+    assert re.search(r'in your code: crashes, line \d+: return \{"W1": rng.standard_normal\(', message), message
 
 
 def test_a_missing_return_is_named():

@@ -16,7 +16,13 @@ course::
         dlwork/                     the support package, as in notebooks/
         datasets/<name>.h5          the datasets the notebook names
       release/<stem>/...            written by nbgrader generate_assignment
+      exchange/                     nbgrader's exchange (c.Exchange.root), for release_assignment
       gradebook.db                  assignments, notebooks, cells (and later grades)
+
+``make formgrader`` opens JupyterLab on the course with the repository and
+``notebooks/`` on PYTHONPATH, so the formgrader works and a source notebook runs
+top to bottom in the default Python 3 kernel (its check cells import the hidden
+checks from ``autograder``).
 
 Everything under ``source/<stem>/`` other than the notebook goes to students
 unchanged (nbgrader copies it into the release), so only answer-free files are
@@ -241,6 +247,8 @@ def build_course(course: Path, stems: list[str] | None = None, generate: bool = 
     start = time.perf_counter()
     sources = {stem: prepared_source(stem) for stem in stems}  # every notebook checked before anything is written
     course.mkdir(parents=True, exist_ok=True)
+    # The exchange the config names (c.Exchange.root): the formgrader warns when it is missing.
+    (course / "exchange").mkdir(exist_ok=True)
     write_config(course)
     write_kernelspec(course, sys.executable)
     for stem in stems:
@@ -301,5 +309,7 @@ def grading_hint(course: Path) -> str:
     return (
         f"grade a class:      {into_repo}{shown(python, REPO)} -m autograder grade{course_option}   (then feedback, export)\n"
         f"or, stock nbgrader: cd {shown(course, cwd)} && {nbgrader} autograde <assignment>   "
-        "(compatibility path: student code shares the kernel with the hidden checks)"
+        "(compatibility path: student code shares the kernel with the hidden checks)\n"
+        f"formgrader:         {into_repo}make formgrader{'' if not course_option else f' COURSE={shown(course, REPO)}'}   "
+        "(JupyterLab on the course; source notebooks run in its Python 3 kernel)"
     )

@@ -15,10 +15,11 @@ from typing import Any, NoReturn
 import numpy as np
 
 from dlwork.checks.stand_ins import call_with_globals
+from dlwork.diagnosis import Diagnosis, learners_line
 
 
-class CheckFailure(AssertionError):
-    """Raised by a visible check; the message says what is wrong and why."""
+class CheckFailure(Diagnosis, AssertionError):
+    """Raised by a visible check; the message says what is wrong and why (Jupyter shows it alone)."""
 
 
 def fail(message: str) -> NoReturn:
@@ -186,11 +187,10 @@ class Exercise:
                     result = self.fn(*args, **kwargs)
                 else:
                     result = call_with_globals(self.fn, overrides, *args, **kwargs)
-            except NotImplementedError:
-                raise CheckFailure(
-                    f"{self.name} is not implemented yet: replace `raise NotImplementedError()` "
-                    "with your code, run that cell, then this one again."
-                ) from None
+            except NotImplementedError as exc:
+                # A function borrowed from another notebook says which one to finish and save.
+                todo = str(exc) or ("replace `raise NotImplementedError()` with your code, run that cell, then this one again.")
+                raise CheckFailure(f"{self.name} is not implemented yet: {todo}") from None
             except CheckFailure:
                 raise
             except Exception as exc:
@@ -201,8 +201,11 @@ class Exercise:
                     raise
                 kind = getattr(exc, "student_type", type(exc).__name__)
                 text = str(exc) if str(exc).startswith(kind) else f"{kind}: {exc}"
-                where = str(getattr(exc, "student_where", "") or "").strip()
-                line = f" (in your code: {where.splitlines()[-1].strip()})" if where else ""
+                where = str(getattr(exc, "student_where", "") or "").strip().splitlines()
+                # Frames are the learner's only when the function ran here (not behind a proxy).
+                proxied = hasattr(exc, "student_type")
+                where = where[-1].strip() if where else "" if proxied else learners_line(exc.__traceback__)
+                line = f" (in your code: {where})" if where else ""
                 raise CheckFailure(f"{self.name} raised {text}{line}\n    while running {call}.{_exception_hint(exc)}") from exc
         for warning in caught:
             text = f"{warning.category.__name__}: {warning.message}"

@@ -8,14 +8,18 @@ replaying the learner's own random draws). A correct answer written another way
 (``rng.binomial`` masks, a float32 bias, ``np.linalg.norm(W) ** 2``...) must not
 break any of that.
 
-For each correct variant of the catalogue, its notebook (the variant in its
-cell, the reference in the others) and every notebook that borrows from it are
-run top to bottom in this process, in a folder laid out like a learner's
-workspace, with the training runs cut to a few iterations (what is tested is
-that the experiments accept the answer, not what they conclude; that is
-``test_notebooks.py``). Nothing may raise, nothing may be skipped ("... skipped"
-printed), every result the notebook records must be there, and the gradient
-checks of notebook 03 must pass on the learner's correct backprop.
+The correct variants of the catalogue are dealt into learners: each learner of
+a notebook writes every function of it in one of its correct ways (the first
+learner takes each function's first variant, the second the second, and so on;
+a function with fewer variants gets the reference), so every variant is used
+once and the ways of writing meet, as they do in a real notebook. For each
+learner, their notebook and every notebook that borrows from it are run top to
+bottom in this process, in a folder laid out like a learner's workspace, with
+the training runs cut to a few iterations (what is tested is that the
+experiments accept the answers, not what they conclude; that is
+``test_notebooks.py``). Nothing may raise, nothing may be skipped ("...
+skipped" printed), every result the notebook records must be there, and the
+gradient checks of notebook 03 must pass on the learner's correct backprop.
 """
 
 from __future__ import annotations
@@ -85,51 +89,64 @@ def run_top_to_bottom(nb) -> tuple[dict, str]:
     return namespace, printed.getvalue()
 
 
-def problems_in_experiments(variant, folder: Path) -> list[str]:
-    """Run ``variant``'s notebook and its borrowers in ``folder`` (a fresh workspace); what went wrong, in words."""
-    import os
-
-    os.chdir(folder)  # the notebooks read the datasets and each other from the current folder
+def learners() -> list[tuple]:
+    """The correct variants dealt into learners: tuples of one notebook's variants, at most one per function."""
+    dealt = []
     for stem in STEMS:
-        nb = make_notebook(variant, read(stem)) if stem == variant.stem else solve_notebook(read(stem), stem)
-        nbformat.write(nb, folder / f"{stem}.ipynb")
+        ways = [[v for v in VARIANTS if v.function == function] for function in registry.notebook(stem).functions]
+        for i in range(max(map(len, ways))):
+            dealt.append(tuple(variants[i] for variants in ways if i < len(variants)))
+    return dealt
+
+
+LEARNERS = learners()
+
+
+def problems_in_experiments(learner: tuple, folder: Path) -> list[str]:
+    """Run the learner's notebook and its borrowers in ``folder`` (a fresh workspace); what went wrong, in words."""
+    stem = learner[0].stem
+    os.chdir(folder)  # the notebooks read the datasets and each other from the current folder
+    for other in STEMS:
+        nb = make_notebook(list(learner), read(other)) if other == stem else solve_notebook(read(other), other)
+        nbformat.write(nb, folder / f"{other}.ipynb")
     problems = []
-    for stem in [variant.stem, *BORROWERS.get(variant.function, [])]:
+    for run in dict.fromkeys([stem, *(s for v in learner for s in BORROWERS.get(v.function, []))]):
         try:
-            namespace, printed = run_top_to_bottom(nbformat.read(folder / f"{stem}.ipynb", as_version=4))
-        except Exception as exc:  # noqa: BLE001 (reported, with the cell, as the test's failure)
-            problems.append(f"{stem} raised {type(exc).__name__}: {exc}")
+            namespace, printed = run_top_to_bottom(nbformat.read(folder / f"{run}.ipynb", as_version=4))
+        except Exception as exc:  # noqa: BLE001 (reported as the test's failure)
+            problems.append(f"{run} raised {type(exc).__name__}: {exc}")
             continue
-        problems += [f"{stem}: {line.strip()}" for line in printed.splitlines() if "skipped" in line]
+        problems += [f"{run}: {line.strip()}" for line in printed.splitlines() if "skipped" in line]
         results = namespace["results"]
-        problems += [f"{stem}: no result for {key!r}" for key, value in results.items() if value is None]
-        if stem == "03_gradient_checking":
+        problems += [f"{run}: no result for {key!r}" for key, value in results.items() if value is None]
+        if run == "03_gradient_checking":
             problems += [
-                f"{stem}: {key} is {results[key]:.2e}, not below {THRESHOLD:g}"
+                f"{run}: {key} is {results[key]:.2e}, not below {THRESHOLD:g}"
                 for key in ("l2_difference", "dropout_difference", "fixed_difference")
                 if results[key] is not None and not results[key] < THRESHOLD
             ]
     return problems
 
 
-def _in_a_worker(task: tuple[str, str]) -> tuple[str, list[str]]:
-    variant_id, folder = task
-    return variant_id, problems_in_experiments(catalogue.by_id()[variant_id], Path(folder))
+def _in_a_worker(task: tuple[tuple[str, ...], str]) -> tuple[tuple[str, ...], list[str]]:
+    ids, folder = task
+    variants = catalogue.by_id()
+    return ids, problems_in_experiments(tuple(variants[i] for i in ids), Path(folder))
 
 
 @pytest.fixture(scope="module")
-def problems(tmp_path_factory) -> dict[str, list[str]]:
-    """variant id -> the problems its experiments had; the variants run two at a time, each in its own process."""
+def problems(tmp_path_factory) -> dict[str, tuple[tuple[str, ...], list[str]]]:
+    """variant id -> (the learner's variant ids, the problems of that learner's experiments); two learners at a time."""
     base = tmp_path_factory.mktemp("workspaces")
     tasks = []
-    for variant in VARIANTS:
-        folder = base / variant.id
+    for number, learner in enumerate(LEARNERS):
+        folder = base / f"learner-{number}"
         folder.mkdir()
         shutil.copytree(REPO / "datasets", folder / "datasets", ignore=shutil.ignore_patterns("*.py", "*.md"))
-        tasks.append((variant.id, str(folder)))
+        tasks.append((tuple(v.id for v in learner), str(folder)))
     # fork: the children start with this process's imports and path (dlwork from notebooks/, as `make lab` gives it)
     with multiprocessing.get_context("fork").Pool(min(2, os.cpu_count() or 1), maxtasksperchild=8) as pool:
-        return dict(pool.imap_unordered(_in_a_worker, tasks))
+        return {i: (ids, found) for ids, found in pool.imap_unordered(_in_a_worker, tasks) for i in ids}
 
 
 def test_the_borrowing_is_found():
@@ -143,11 +160,15 @@ def test_the_borrowing_is_found():
 def test_the_catalogue_has_correct_variants_of_every_kind():
     ids = {v.id for v in VARIANTS}
     assert len(VARIANTS) >= 40 and any("binomial" in i for i in ids) and any("uniform" in i for i in ids), ids
+    assert sorted(v.id for learner in LEARNERS for v in learner) == sorted(ids), "each variant is dealt once"
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)
 def test_a_correct_answer_works_in_every_experiment_that_uses_it(variant, problems):
-    assert problems[variant.id] == [], f"{variant.id} ({variant.what})"
+    learner, found = problems[variant.id]
+    assert found == [], (
+        f"{variant.id} ({variant.what}), written beside {', '.join(i for i in learner if i != variant.id) or 'the reference'}"
+    )
 
 
 def test_a_mistake_in_an_experiment_is_seen(tmp_path):
@@ -155,7 +176,7 @@ def test_a_mistake_in_an_experiment_is_seen(tmp_path):
     shutil.copytree(REPO / "datasets", tmp_path / "datasets", ignore=shutil.ignore_patterns("*.py", "*.md"))
     cwd = os.getcwd()
     try:
-        found = problems_in_experiments(catalogue.by_id()["dropout-global-state"], tmp_path)
+        found = problems_in_experiments((catalogue.by_id()["dropout-global-state"],), tmp_path)
     finally:
         os.chdir(cwd)
     assert any("dropout check skipped" in line for line in found), found

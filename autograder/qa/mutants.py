@@ -129,25 +129,31 @@ def cell_for(variant, stub: str) -> str:
     return cell_source(stub, variant.stem, variant.function, variant.code)
 
 
-def make_notebook(variant, release_nb):
-    """The release notebook with ``variant`` in its function's cell and the reference in the others."""
+def make_notebook(variants, release_nb):
+    """The release notebook with each variant in its function's cell and the reference in the others.
+
+    ``variants`` is one catalogue variant, or several of one notebook's functions
+    (at most one per function): a learner who wrote each function their own way.
+    """
     import copy
 
     from autograder.course.contract import nbgrader_meta
     from autograder.qa.sample_class import REF, cell_source
 
+    chosen = {v.function: v for v in (variants if isinstance(variants, (list, tuple)) else [variants])}
+    stems = {v.stem for v in chosen.values()}
+    if len(stems) != 1:
+        raise ValueError(f"variants of one notebook only, not of {sorted(stems)}")
+    (stem,) = stems
     nb = copy.deepcopy(release_nb)
-    found = False
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if cell.cell_type == "code" and meta.get("solution"):
             function = meta["grade_id"]
-            if function == variant.function:
-                cell.source, found = cell_for(variant, cell.source), True
-            else:
-                cell.source = cell_source(cell.source, variant.stem, function, REF)
-    if not found:
-        raise ValueError(f"{variant.stem} has no solution cell for {variant.function}")
+            variant = chosen.pop(function, None)
+            cell.source = cell_for(variant, cell.source) if variant else cell_source(cell.source, stem, function, REF)
+    if chosen:
+        raise ValueError(f"{stem} has no solution cell for {', '.join(chosen)}")
     return nb
 
 

@@ -7,6 +7,8 @@ The tests point the Makefile at a workspace in their own temporary folder
 from __future__ import annotations
 
 import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -77,3 +79,17 @@ def test_a_broken_source_notebook_stops_the_build_before_anything_is_deleted(tmp
     assert STEMS[1] in message and "breaks the cell contract" in message and "workspace/" in message, message
     assert (course / "source" / STEM / "kept.txt").read_text() == "an earlier build"
     assert not (course / "nbgrader_config.py").exists()
+
+
+def test_what_a_learner_keeps_in_the_workspace_never_fails_make_test(tmp_path):
+    """`make test` lints the repository: a learner's scratch file in workspace/ is not the project's code."""
+    (tmp_path / "pyproject.toml").write_bytes((REPO / "pyproject.toml").read_bytes())
+    (tmp_path / "workspace").mkdir()
+    (tmp_path / "workspace" / "scratch.py").write_text("import os,sys\nx=[1,2 ,3]\n")
+    (tmp_path / "fine.py").write_text('"""A file of the project."""\n')
+    ruff = Path(sys.executable).with_name("ruff")
+    for command in (["check", "."], ["format", "--check", "."]):
+        done = subprocess.run([str(ruff), *command], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    (tmp_path / "fine.py").write_text("import os,sys\n")  # and the same file in the project fails: the test can fail
+    assert subprocess.run([str(ruff), "check", "."], cwd=tmp_path, capture_output=True).returncode != 0

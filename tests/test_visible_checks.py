@@ -91,7 +91,9 @@ def failure(function: str, fn) -> str:
     with pytest.raises(checks.CheckFailure) as info:
         run_check(function, fn)
     message = str(info.value)
-    assert info.value._render_traceback_() == [f"CheckFailure: {message}"]
+    shown = info.value._render_traceback_()
+    assert " ".join(" ".join(shown).split()) == " ".join(f"CheckFailure: {message}".split()), shown
+    assert all(len(line) <= 100 for line in shown) or any(" " not in line.strip() for line in shown), shown
     return message
 
 
@@ -144,6 +146,8 @@ def test_a_mistake_fails_with_its_diagnosis(variant):
     missing = [k for k in variant.keywords if normalize(k) not in normalize(message)]
     assert not missing, f"{variant.id} ({variant.what}): the message lacks {missing}: {message}"
     assert message.startswith(f"{variant.function}") and len(message.splitlines()) <= 5, message
+    first_lines = " ".join(checks.CheckFailure(message)._render_traceback_()[:5])
+    assert not [k for k in variant.keywords if normalize(k) not in normalize(first_lines)], "the diagnosis is in the first five lines"
 
 
 @pytest.mark.parametrize("variant", LET_THROUGH, ids=lambda v: v.id)

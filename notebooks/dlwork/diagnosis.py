@@ -14,6 +14,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import textwrap
 import traceback
 from types import TracebackType
 
@@ -24,12 +25,20 @@ _NOT_THE_LEARNERS = tuple(
 )
 
 
+WIDTH = 100  # nbgrader's Validate dialog does not wrap lines: a long one hides its end off to the right
+
+
 class Diagnosis(Exception):
     """An exception whose message is the whole story for the learner."""
 
     def _render_traceback_(self) -> list[str]:
-        """IPython's hook: the lines to show in place of a traceback."""
-        return [f"{type(self).__name__}: {self}"]
+        """IPython's hook: the lines to show in place of a traceback (``Name: message``, wrapped at :data:`WIDTH`)."""
+        lines = []
+        for line in f"{type(self).__name__}: {self}".splitlines():
+            indent = line[: len(line) - len(line.lstrip())]
+            wrapped = textwrap.wrap(line, WIDTH, subsequent_indent=indent + "  ", break_long_words=False, break_on_hyphens=False)
+            lines += wrapped or [""]
+        return lines
 
 
 def learners_line(tb: TracebackType | None) -> str:

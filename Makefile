@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format workspace lab formgrader check course clean
+.PHONY: demo test test-fast test-browser lint format workspace lab formgrader check course clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -65,3 +65,16 @@ course: $(STAMP)
 
 clean:
 	rm -rf course build *.egg-info .pytest_cache
+
+## make test-browser: the learner's JupyterLab driven in headless Chromium (tests/browser; make test leaves them out)
+# Playwright drives Debian's chromium: its own browser downloads are not reachable here. Installed
+# on demand (apt as root; CI is root on a fresh machine), pinned like the rest of the toolchain.
+CHROMIUM := /usr/bin/chromium
+PLAYWRIGHT := playwright==1.65.2
+test-browser: $(STAMP)
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" != 0 ]; then echo "make test-browser needs Debian's chromium: sudo apt-get install -y chromium" >&2; exit 2; fi; \
+	  echo "installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PLAYWRIGHT)
+	$(PY) -m pytest tests/browser

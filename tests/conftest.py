@@ -56,6 +56,14 @@ class BuiltCourse:
         return target
 
 
+def without_experiments(nb):
+    """``nb`` without its code cells that carry no nbgrader metadata (experiments: they score nothing and cost most of a run)."""
+    from autograder.course import contract
+
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or contract.nbgrader_meta(c)]
+    return nb
+
+
 def copy_repository(target: Path) -> Path:
     """A copy of the repository's files at ``target``: no venv, git data, caches, or built course, demo and learner workspace at its root."""
 

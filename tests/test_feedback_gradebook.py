@@ -163,3 +163,15 @@ def test_command_requires_a_course_and_takes_a_db_url(recorded, tmp_path):
         gb.db.commit()
     assert feedback.run(parser.parse_args(["--course", str(recorded), "--db-url", f"sqlite:///{elsewhere}"])) == 0
     assert "2 / 3" in row((recorded / "reports" / "ann.html").read_text(), HE), "--db-url was not the gradebook read"
+
+
+def test_the_sample_class_has_names_in_the_gradebook_and_grading_keeps_them(built_course, tmp_path_factory):
+    """Issue 13: the formgrader listed the demo class as "None, None"."""
+    course = built_course.fresh_copy(tmp_path_factory, "feedback_names")
+    sample_class.write_class(course, [s for s in sample_class.CLASS if s.name in ("alice", "peggy")])
+    record = write_record(course, "alice", [Verdict(STEM, ZEROS, 1.0, 1.0)])
+    with gradebook(course) as gb:
+        write_gradebook(gb, record, None)  # what grade does for each submission
+    with gradebook(course) as gb:
+        names = {s.id: (s.first_name, s.last_name) for s in gb.students}
+    assert names == {"alice": ("Alice", sample_class.SURNAMES["alice"]), "peggy": ("Peggy", sample_class.SURNAMES["peggy"])}

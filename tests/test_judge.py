@@ -5,6 +5,7 @@ Student code here is written as notebook cells and run by the real sandbox
 marks for the reference bodies, zero for the stubs.
 """
 
+import re
 import textwrap
 
 import nbformat
@@ -183,3 +184,23 @@ def test_a_sandbox_that_cannot_start_is_not_graded_never_the_students_zero(tmp_p
     assert result.verdicts and not any(v.graded for v in result.verdicts)
     for v in result.verdicts:
         assert v.points == 0 and "not your mistake" in v.diagnosis and "a test's refusal" in v.diagnosis
+
+
+def test_a_crash_shows_its_exception_its_message_and_the_learners_line(tmp_path):
+    """Issue 13: a crash's cause was cut to "in <module>: ." (the sandbox had no source for the cells)."""
+    crashing = stub_source("01_initialization", HE).replace(
+        "    # YOUR CODE HERE\n    raise NotImplementedError()", "    scale = 0\n    return {'W1': 1 / scale}"
+    )
+    session = session_for("01_initialization", {"imports": "import not_a_real_module", HE: crashing}, tmp_path)
+    try:
+        verdict = judge(HE, session.function(HE), 4, "01_initialization")
+        load_error = session.load_errors["imports"]
+    finally:
+        session.close()
+    assert re.search(
+        r"raised ZeroDivisionError: division by zero \(in your code: initialize_parameters_he, line \d+: return \{'W1': 1 / scale\}\)",
+        verdict.diagnosis,
+    ), verdict.diagnosis
+    assert "raised ModuleNotFoundError: No module named 'not_a_real_module'" in load_error, load_error
+    assert load_error.endswith("cell 'imports', line 1: import not_a_real_module"), load_error
+    assert "<module>" not in load_error

@@ -101,6 +101,16 @@ ISSUE_CORRECT = [
 ]
 
 
+# The mistakes issue 13 adds, with the words their diagnosis must hold.
+ISSUE_13_WRONG = {
+    "gc-J-written-out": ("gradient_check", "forward_propagation"),
+    "gc-J-and-grad-written-out": ("gradient_check", "neither"),
+    "gcn-perturbs-X-and-theta": ("gradient_check_n", "X as well as theta"),
+    "gcn-minus-whole-vector": ("gradient_check_n", "whole vector"),
+    "gcn-plus-whole-vector": ("gradient_check_n", "whole vector"),
+}
+
+
 def test_the_catalogue_is_well_formed():
     ids = [v.id for v in CATALOGUE]
     assert len(ids) == len(set(ids)), "variant ids must be unique"
@@ -127,6 +137,9 @@ def test_the_catalogue_is_large_enough_and_holds_the_issues_list():
             assert by_id[id].verdict == WRONG and by_id[id].function == function, id
     for id in ISSUE_CORRECT:
         assert by_id[id].verdict == CORRECT, id
+    for id, (function, word) in ISSUE_13_WRONG.items():
+        assert by_id[id].verdict == WRONG and by_id[id].function == function, id
+        assert any(word in keyword for keyword in by_id[id].keywords), id
 
 
 @pytest.fixture(scope="module")

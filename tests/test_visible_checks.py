@@ -189,6 +189,38 @@ def test_an_exception_is_named_with_the_call_that_raised_it():
     assert re.search(r'in your code: crashes, line \d+: return \{"W1": rng.standard_normal\(', message), message
 
 
+def test_a_missing_layer_is_counted_in_weight_matrices_only():
+    """Issue 13: "1 weight matrices (['W1', 'b1'])" counted right, in the singular, listing weights only."""
+
+    def one_layer(layers_dims):
+        return {"W1": np.zeros((layers_dims[1], layers_dims[0])), "b1": np.zeros((layers_dims[1], 1))}
+
+    message = failure("initialize_parameters_zeros", one_layer)
+    assert "has 1 weight matrix (W1)" in message and "b1" not in message.split("(W1)")[0], message
+    assert "L = 3 layers (W1 to W3)" in message, message
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda g: g.T, ["dW3 has shape (3, 1), expected (1, 3)", "must be shaped like W3, (1, 3)", "transposed"]),
+        (lambda g: g.ravel(), ["must be shaped like W3", "1-D"]),
+    ],
+    ids=["transposed", "1-D"],
+)
+def test_a_gradient_of_the_wrong_shape_is_told_the_shape_it_must_have(change, words):
+    """Issue 13: not "It has the shape of W3", which reads as a claim about the student's array."""
+    reference = define("backward_propagation_with_regularization")
+
+    def reshaped(*args):
+        gradients = reference(*args)
+        return gradients | {"dW3": change(gradients["dW3"])}
+
+    message = failure("backward_propagation_with_regularization", reshaped)
+    assert all(word in message for word in words), message
+    assert "It has the shape of" not in message
+
+
 def test_a_missing_return_is_named():
     def forgets_return(layers_dims):
         {f"W{l}": np.zeros((layers_dims[l], layers_dims[l - 1])) for l in range(1, len(layers_dims))}

@@ -19,6 +19,19 @@ def default_db_url(course: Path) -> str:
     return f"sqlite:///{(course / 'gradebook.db').resolve()}"
 
 
+def add_students(db_url: str, roster: dict[str, tuple[str, str]]) -> None:
+    """Put students into the gradebook with their names, ``{student id: (first name, last name)}``.
+
+    The formgrader lists students by name; :func:`write_gradebook` adds a student
+    it has not seen by id alone and never changes the names a roster gave.
+    """
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        for student, (first_name, last_name) in roster.items():
+            gb.update_or_create_student(student, first_name=first_name, last_name=last_name)
+
+
 def write_gradebook(gb, record: dict, timestamp: str | None) -> None:
     """Record one submission's scores in nbgrader's gradebook ``gb`` (one transaction).
 
@@ -30,7 +43,7 @@ def write_gradebook(gb, record: dict, timestamp: str | None) -> None:
 
     student, stem = record["student"], record["assignment"]
     functions = {f"check_{f['function']}": f for f in record["functions"]}
-    gb.update_or_create_student(student)
+    gb.update_or_create_student(student)  # a new student by id; names added by a roster (add_students) stay
     try:
         submission = gb.find_submission(stem, student)
     except MissingEntry:

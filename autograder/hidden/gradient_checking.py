@@ -12,6 +12,7 @@ computed at grade time.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -106,11 +107,39 @@ def _explain_1d(got: float, forward, backward, x: float, theta: float, epsilon: 
         "absolute": abs(grad - gradapprox),
         "signed": (grad - gradapprox) / (abs(grad) + abs(gradapprox)),
         "squared": (grad - gradapprox) ** 2 / (grad**2 + gradapprox**2),
-        "derivative written out": relative_error(x, gradapprox),  # the notebook model's derivative, x
     }
     if grad * gradapprox < 0:
         models["norm of sum"] = abs(grad - gradapprox) / abs(grad + gradapprox)
     return mistakes.first_match(got, [(value, GC[key]) for key, value in models.items()], rtol=1e-6, atol=1e-15)
+
+
+def _models_ignored(fn) -> str | None:
+    """Does ``fn`` call forward_propagation and backward_propagation? The explanation when it does not.
+
+    Each is swapped in turn for a model that answers NaN (the other stays a linear model and
+    its gradient): a result that is still a number never called it.
+    """
+    x, theta, epsilon = 2.0, 4.0, 1e-3
+
+    def calls(name: str) -> bool:
+        models = {"forward_propagation": fixtures.linear_forward, "backward_propagation": fixtures.linear_backward}
+        models[name] = stand_ins.not_a_number
+        result = call_with_globals(fn, {key: student_side(f) for key, f in models.items()}, x, theta, epsilon)
+        try:
+            return math.isnan(float(result))
+        except (TypeError, ValueError):
+            return True  # not a number at all: the other checks say what is wrong with it
+
+    calls_forward, calls_backward = calls("forward_propagation"), calls("backward_propagation")
+    if not calls_forward and not calls_backward:
+        return GC["neither called"]
+    got, _ = _student_and_reference(fn, fixtures.linear_forward, fixtures.linear_backward, x, theta, epsilon)
+    slope = fixtures.linear_backward(x, theta)  # grad, and (up to round-off) gradapprox: the model is linear
+    if not calls_forward:  # returning grad itself needs no J either
+        return GC["grad"] if _same(got, slope, 1e-6) else GC["J written out"]
+    if not calls_backward:  # grad = gradapprox gives 0 whatever the model
+        return GC["grad is gradapprox"] if got < 1e-6 else GC["gradapprox"] if _same(got, slope, 1e-6) else GC["derivative written out"]
+    return None
 
 
 @part("gradient_check", "reports a tiny difference for a correct gradient", 0.5)
@@ -119,6 +148,9 @@ def _gc_correct(fn):
         got, want = _student_and_reference(fn, fixtures.linear_forward, fixtures.linear_backward, x, theta, 1e-7)
         # a correct check of a linear model is limited by round-off only: about 1e-9
         if not got < 1e-7:
+            ignored = _models_ignored(fn)
+            if ignored:
+                raise Mistake(f"For a model with a correct gradient your gradient_check returns {got:.3g}. {ignored}")
             lead = f"For a model with a correct gradient your gradient_check returns {got:.3g}; it should be tiny (< 1e-7)."
             explained = _explain_1d(got, fixtures.linear_forward, fixtures.linear_backward, x, theta, 1e-7)
             raise Mistake(
@@ -132,6 +164,9 @@ def _gc_wrong(fn):
     for x, theta in POINTS_1D[:3]:
         got, want = _student_and_reference(fn, fixtures.linear_forward, fixtures.wrong_backward, x, theta, 1e-7)
         if abs(got - want) > 1e-6 * max(want, 1e-12) + 1e-9:
+            ignored = _models_ignored(fn)
+            if ignored:
+                raise Mistake(f"For a wrong gradient your gradient_check returns {got:.4g}. {ignored}")
             if got < 1e-6:
                 raise Mistake(
                     "When backward_propagation is wrong, your gradient_check still reports a tiny difference: it never compares with backward_propagation.",
@@ -149,6 +184,9 @@ def _gc_wrong(fn):
     x, theta, epsilon = 1.5, 2.0, 1e-3
     got, _ = _student_and_reference(fn, stand_ins.forward_cubic, stand_ins.backward_cubic_negated, x, theta, epsilon)
     if abs(got - 1.0) > 1e-9:
+        ignored = _models_ignored(fn)
+        if ignored:
+            raise Mistake(f"For a gradient of the wrong sign your gradient_check returns {got:.4g}. {ignored}")
         lead = f"For a gradient of the wrong sign your gradient_check returns {got:.4g}; the relative difference is then exactly 1."
         explained = _explain_1d(got, stand_ins.forward_cubic, stand_ins.backward_cubic_negated, x, theta, epsilon)
         raise Mistake(
@@ -162,6 +200,9 @@ def _gc_centred(fn):
         got, want = _student_and_reference(fn, stand_ins.forward_cubic, stand_ins.backward_cubic, x, theta, epsilon)
         if abs(got - want) <= 1e-3 * want + 1e-12:
             continue
+        ignored = _models_ignored(fn)
+        if ignored:
+            raise Mistake(f"On a curved model (epsilon = {epsilon}) your gradient_check returns {got:.4g}. {ignored}")
         lead = f"On a curved model (epsilon = {epsilon}) your gradient_check returns {got:.4g}, which is not the relative difference for the centred estimate."
         explained = _explain_1d(got, stand_ins.forward_cubic, stand_ins.backward_cubic, x, theta, epsilon)
         if explained:
@@ -254,17 +295,35 @@ def _gcn_quadratic(fn):
         "whole vector": np.full_like(theta, theta.sum()),
         "no copy": theta / 2 + epsilon / 4,
         "copy outside the loop": np.cumsum(theta).reshape(theta.shape),
-        "moves X": np.full_like(theta, 100.0),
-    }
+    }  # moving X is told by how the result responds to X, below
     models = [(relative_error(theta, value), GCN[key]) for key, value in approx.items()]
     models += [
-        (relative_error(theta, np.full_like(theta, 100.0 * X.size)), GCN["moves X"]),  # all of X moved at once
         (float(np.linalg.norm(theta - theta.reshape(-1)) / (2 * np.linalg.norm(theta))), GCN["1-D gradapprox"]),  # (n, 1) - (n,): n x n
         (reference.gradient_check_n(parameters, gradients, X, Y, epsilon), GCN["ignores cost_function"]),
     ]
     explained = mistakes.first_match(got, models, rtol=1e-6, atol=0)
     if explained:
         raise Mistake(f"{lead} {explained}")
+    # How the result responds to X: the cost's slope in theta ignores X, so a right result is the
+    # same for X of any size; moving X adds 100 per entry of X to gradapprox. With an empty X,
+    # what remains is what the function makes of theta: 0 when it moves theta right as well.
+    wider = np.zeros((X.shape[0], X.shape[1] + 3))
+    if not _same(_gcn(fn, parameters, gradients, wider, Y, epsilon, cost_function=half_square), got, 1e-12):
+        empty = np.zeros((X.shape[0], 0))
+        moves_theta = _gcn(fn, parameters, gradients, empty, Y, epsilon, cost_function=half_square) <= 1e-9
+        raise Mistake(f"{lead} {GCN['moves X too' if moves_theta else 'moves X']}")
+    # A branch that shifts the whole vector: handed the gradapprox it computes as gradients, a function
+    # reports 0. With S the sum of theta's n entries, J(theta + eps e_i) - J(theta - eps) =
+    # eps theta_i + eps S + eps^2 (1 - n) / 2 for this cost (its slopes theta_i differ from entry to entry).
+    total = float(theta.sum())
+    shifted = {
+        "minus whole vector": lambda value: (value + total) / 2 + epsilon * (1 - n) / 4,
+        "plus whole vector": lambda value: (value + total) / 2 + epsilon * (n - 1) / 4,
+    }
+    for key, model in shifted.items():
+        modelled = {"d" + name: model(parameters[name]) for name in reversed(list(parameters))}
+        if _gcn(fn, parameters, modelled, X, Y, epsilon, cost_function=half_square) <= 1e-9:
+            raise Mistake(f"{lead} {GCN[key]}")
     # With every entry of theta equal, a grad stacked in another order than theta is still right.
     ones = {key: np.ones_like(value) for key, value in parameters.items()}
     if _gcn(fn, ones, {"d" + key: ones[key] for key in reversed(list(ones))}, X, Y, epsilon, cost_function=half_square) <= 1e-9:

@@ -297,7 +297,7 @@ INIT += [
         "current layer",
         what="He scaled by the current layer's size instead of the previous one's",
     ),
-    wrong("he-xavier", HE, Edit(HS, "np.sqrt(1.0 / fan_in)"), "Xavier", what="Xavier's 1/n instead of He's 2/n"),
+    wrong("he-xavier", HE, Edit(HS, "np.sqrt(1.0 / fan_in)"), "LeCun", what="LeCun's 1/n (often called Xavier) instead of He's 2/n"),
     wrong("he-no-square-root", HE, Edit(HS, "(2.0 / fan_in)"), "square root", what="missing square root"),
     wrong("he-unscaled", HE, Edit(f"{HD} * {HS}", HD), "not scaled", what="plain standard normal"),
     wrong("he-uniform", HE, Edit(HD, "rng.random((layers_dims[l], fan_in))"), "uniform", what="uniform draws in [0, 1)"),
@@ -882,6 +882,29 @@ GRAD = [
         what="the derivative written out instead of calling backward",
     ),
     wrong(
+        "gc-J-written-out",
+        GC,
+        edits(
+            ("J_plus = forward_propagation(x, theta + epsilon)", "J_plus = (theta + epsilon) * x"),
+            ("J_minus = forward_propagation(x, theta - epsilon)", "J_minus = (theta - epsilon) * x"),
+        ),
+        "do not come from forward_propagation",
+        what="J written out (theta * x) instead of calling forward_propagation",
+    ),
+    wrong(
+        "gc-J-and-grad-written-out",
+        GC,
+        edits(
+            ("J_plus = forward_propagation(x, theta + epsilon)", "J_plus = (theta + epsilon) * x"),
+            ("J_minus = forward_propagation(x, theta - epsilon)", "J_minus = (theta - epsilon) * x"),
+            ("grad = backward_propagation(x, theta)", "grad = x"),
+        ),
+        "neither",
+        "forward_propagation",
+        "backward_propagation",
+        what="J and its derivative written out: neither forward nor backward called",
+    ),
+    wrong(
         "gc-one-sided",
         GC,
         Edit(GC_APPROX, "J_minus = forward_propagation(x, theta)\n    gradapprox = (J_plus - J_minus) / epsilon"),
@@ -1058,6 +1081,38 @@ GRAD += [
         _loop(("theta_plus[i] += epsilon", "theta_plus += epsilon"), ("theta_minus[i] -= epsilon", "theta_minus -= epsilon")),
         "whole vector",
         what="the whole vector perturbed",
+    ),
+    wrong(
+        "gcn-minus-whole-vector",
+        GCN,
+        _loop(("theta_minus[i] -= epsilon", "theta_minus -= epsilon")),
+        "J_minus",
+        "whole vector",
+        what="the minus branch shifts every entry of theta, the plus branch entry i",
+    ),
+    wrong(
+        "gcn-plus-whole-vector",
+        GCN,
+        _loop(("theta_plus[i] += epsilon", "theta_plus += epsilon")),
+        "J_plus",
+        "whole vector",
+        what="the plus branch shifts every entry of theta, the minus branch entry i",
+    ),
+    wrong(
+        "gcn-perturbs-X-and-theta",
+        GCN,
+        _loop(
+            (
+                "cost_function(X, Y, vector_to_dictionary(theta_plus, layout))",
+                "cost_function(X + epsilon, Y, vector_to_dictionary(theta_plus, layout))",
+            ),
+            (
+                "cost_function(X, Y, vector_to_dictionary(theta_minus, layout))",
+                "cost_function(X - epsilon, Y, vector_to_dictionary(theta_minus, layout))",
+            ),
+        ),
+        "X as well as theta",
+        what="X moved by +/- epsilon together with entry i of theta",
     ),
     wrong(
         "gcn-theta-plus-reused",

@@ -51,6 +51,12 @@ class Student:
     functions: dict[str, object] = field(default_factory=dict)  # function -> REF | STUB | Edit
     default: str = REF
     damage: dict[str, str] = field(default_factory=dict)  # stem -> "corrupt" | "missing" | "delete-check:<fn>" | "edit-check:<fn>"
+    last_name: str = "Sample"  # the formgrader lists students by name; the first name is ``name`` capitalized
+
+    @property
+    def full_name(self) -> tuple[str, str]:
+        """``(first name, last name)`` as the gradebook stores them."""
+        return self.name.capitalize(), SURNAMES.get(self.name, self.last_name)
 
 
 LATER_FUNCTIONS = tuple(f for entry in NOTEBOOKS[1:] for f in entry.functions)  # every notebook after the first
@@ -58,6 +64,24 @@ WARN = Edit(
     "parameters = {}",
     "import warnings\n    warnings.warn('this is only a warning')\n    np.log(np.zeros(1))\n    print('debug output from the student')\n    parameters = {}",
 )
+
+# The sample class's last names, so that the formgrader shows names (not "None, None").
+SURNAMES = {
+    "alice": "Martin",
+    "bob": "Okafor",
+    "carol": "Nguyen",
+    "dave": "Kowalski",
+    "erin": "Haddad",
+    "frank": "Moreau",
+    "grace": "Hopper",
+    "heidi": "Lindqvist",
+    "ivan": "Petrov",
+    "judy": "Tanaka",
+    "mallory": "Reyes",
+    "niaj": "Banerjee",
+    "oscar": "Fischer",
+    "peggy": "O'Brien",
+}
 
 CLASS = [
     Student("alice", "everything right: full marks"),
@@ -218,6 +242,10 @@ def write_class(
                 continue
             release_nb = nbformat.read(release_dir / stem / f"{stem}.ipynb", as_version=4)
             nbformat.write(make_notebook(release_nb, stem, student), target)
+    if (course / "gradebook.db").exists():  # a built course: the formgrader lists the class by name
+        from autograder.grading.gradebook import add_students, default_db_url
+
+        add_students(default_db_url(course), {s.name: s.full_name for s in students or CLASS})
     return names
 
 

@@ -81,10 +81,25 @@ def _clean_source(source: str) -> str:
 
 
 def _student_traceback(exc: BaseException) -> str:
-    """Only the frames in the student's cells: never our code."""
+    """Only the frames in the student's cells, never our code: ``"<function>, line N: <source>"`` each.
+
+    A frame at a cell's top level is named after the cell (``"cell 'label', line N: ..."``).
+    The source lines come from ``linecache``, where :func:`_remember_cell` put each cell.
+    """
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
-    lines = [f"  {f.filename}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-6:]]
+    lines = []
+    for f in frames[-6:]:
+        where = f"cell '{f.filename[len('<cell ') : -1]}'" if f.name == "<module>" else f.name
+        source = (f.line or "").strip()
+        lines.append(f"  {where}, line {f.lineno}" + (f": {source}" if source else ""))
     return "\n".join(lines)
+
+
+def _remember_cell(filename: str, source: str) -> None:
+    """Keep a cell's source in ``linecache``, so that a traceback through it shows the student's lines."""
+    import linecache
+
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
 
 
 def _exception_reply(exc: BaseException, out: _BoundedText) -> dict:
@@ -123,7 +138,9 @@ def serve(rfd: int, wfd: int) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("default")
                 if op == "exec":
-                    code = compile(_clean_source(request["source"]), f"<cell {request['label']}>", "exec")
+                    filename, source = f"<cell {request['label']}>", _clean_source(request["source"])
+                    _remember_cell(filename, source)
+                    code = compile(source, filename, "exec")
                     exec(code, ns)
                     reply = {"ok": True, "output": out.text()}
                 elif op == "call":

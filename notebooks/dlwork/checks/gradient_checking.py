@@ -66,6 +66,39 @@ def check_backward_propagation(backward_propagation: Callable) -> None:
             ex.ok()
 
 
+def _models_ignored(ex: Exercise, value: float, x: float, theta: float, epsilon: float) -> str | None:
+    """Does gradient_check call forward_propagation and backward_propagation? The explanation when it does not.
+
+    Each is swapped in turn for a model that answers NaN: a result that is still a number
+    never called it. ``value`` is the result with the cubic model and its derivative (grad = 6,
+    gradapprox = 6.5 at x = 2, theta = 1, epsilon = 0.5).
+    """
+
+    def calls(name: str) -> bool:
+        models = {"forward_propagation": stand_ins.forward_cubic, "backward_propagation": stand_ins.backward_cubic}
+        models[name] = stand_ins.not_a_number
+        result = ex.call_with(models, f"with a {name} that returns NaN", x, theta, epsilon)
+        try:
+            return math.isnan(float(result))
+        except (TypeError, ValueError):
+            return True  # not a number at all: the other checks say what is wrong with it
+
+    calls_forward, calls_backward = calls("forward_propagation"), calls("backward_propagation")
+    if not calls_forward and not calls_backward:
+        return _GC["neither called"]
+    if not calls_forward:  # returning grad itself (6 here) needs no J either
+        return _GC["grad"] if near(value, 6.0, rtol=1e-9) else _GC["J written out"]
+    if not calls_backward:  # grad = gradapprox gives 0 whatever the model; returning gradapprox, 6.5 here
+        return (
+            _GC["grad is gradapprox"]
+            if value < 1e-6
+            else _GC["gradapprox"]
+            if near(value, 6.5, rtol=1e-9)
+            else _GC["derivative written out"]
+        )
+    return None
+
+
 def check_gradient_check(gradient_check: Callable) -> None:
     """Run with a stand-in cost J = x * theta**3 and stand-in backward passes: the centred
     difference, backward_propagation's result, the relative difference, and the default epsilon."""
@@ -84,6 +117,9 @@ def check_gradient_check(gradient_check: Callable) -> None:
         # J(1.5) = 6.75, J(1) = 2, J(0.5) = 0.25 and grad = 3 * x * theta**2 = 6. The centred
         # difference (6.75 - 0.25) / 1 = 6.5 is visibly not 6, so the result is 0.5 / 12.5.
         if not near(value, 0.5 / 12.5, rtol=1e-9):
+            ignored = _models_ignored(ex, value, x, theta, epsilon)
+            if ignored:
+                ex.fail(ignored)
             if value < 1e-6 and wrong_value > 0.3:
                 # grad does come from backward_propagation, and gradapprox is 6 (not 6.5): a much
                 # smaller step than the epsilon given was used.
@@ -91,31 +127,30 @@ def check_gradient_check(gradient_check: Callable) -> None:
             else:
                 # What each mistake makes of the result here: grad = 6 and the centred difference 6.5,
                 # the one-sided ones (6.75 - 2) / 0.5 = 9.5 and (2 - 0.25) / 0.5 = 3.5, the centred one
-                # divided by epsilon only 13, and the notebook model's derivative, x = 2.
-                cause = (
-                    mistakes.first_match(
-                        value,
-                        [
-                            (0.0, _GC["grad is gradapprox"]),
-                            (3.5 / 15.5, _GC["one-sided"]),
-                            (2.5 / 9.5, _GC["one-sided backwards"]),
-                            (7.0 / 19.0, _GC["over epsilon"]),
-                            (4.5 / 8.5, _GC["derivative written out"]),
-                            (6.5, _GC["gradapprox"]),
-                            (6.0, _GC["grad"]),
-                            (0.5, _GC["absolute"]),
-                            (-0.04, _GC["signed"]),
-                            (0.25 / 78.25, _GC["squared"]),  # 0.5^2 / (6^2 + 6.5^2)
-                        ],
-                        rtol=1e-9,
-                    )
-                    or "The result is ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."
+                # divided by epsilon only 13.
+                cause = mistakes.first_match(
+                    value,
+                    [
+                        (0.0, _GC["grad is gradapprox"]),
+                        (3.5 / 15.5, _GC["one-sided"]),
+                        (2.5 / 9.5, _GC["one-sided backwards"]),
+                        (7.0 / 19.0, _GC["over epsilon"]),
+                        (6.5, _GC["gradapprox"]),
+                        (6.0, _GC["grad"]),
+                        (0.5, _GC["absolute"]),
+                        (-0.04, _GC["signed"]),
+                        (0.25 / 78.25, _GC["squared"]),  # 0.5^2 / (6^2 + 6.5^2)
+                    ],
+                    rtol=1e-9,
                 )
-            ex.fail(
+            evidence = (
                 f"with J = x * theta**3, x = {x:g}, theta = {theta:g}, epsilon = {epsilon:g}: grad = 6, "
-                f"the centred difference is 6.5, so the result should be 0.5 / 12.5 = 0.04; "
-                f"yours is {value:.6g}. {cause}"
+                f"the centred difference is 6.5, so the result should be 0.5 / 12.5 = 0.04; yours is {value:.6g}"
             )
+            # The diagnosis first, the numbers behind it after; without one, the numbers and the rule.
+            if cause:
+                ex.fail(f"{cause} ({evidence[0].upper()}{evidence[1:]}.)")
+            ex.fail(f"{evidence}. The result is ||grad - gradapprox|| / (||grad|| + ||gradapprox||).")
         ex.ok()
 
         ex.expect(
@@ -171,6 +206,52 @@ def _order_cause(difference: Callable, X: np.ndarray, Y: np.ndarray, epsilon: fl
     return _GCN["order"]
 
 
+def _moves_x_cause(difference: Callable, params: dict, grads: dict, X: np.ndarray, Y: np.ndarray, epsilon: float) -> str | None:
+    """Asked when exact gradients give a non-zero difference: does the result respond to X?
+
+    The stand-in cost adds 100 * sum(X) to a function of theta alone, so its slope in theta, and
+    a right result, are the same for X of any size. Moving X by +/- epsilon adds 100 per entry of
+    X to every entry of gradapprox: the result then changes with X's size. With an empty X
+    (no entry to move) what remains is what the function makes of theta: 0 when it moves
+    theta right as well, 1 when theta does not move at all.
+    """
+    value = difference(params, grads, X, Y, epsilon, stand_in=True)
+    wider = np.zeros((X.shape[0], X.shape[1] + 2))
+    if near(difference(params, grads, wider, Y, epsilon, stand_in=True), value, rtol=1e-12):
+        return None
+    empty = np.zeros((X.shape[0], 0))
+    return _GCN["moves X too"] if difference(params, grads, empty, Y, epsilon, stand_in=True) <= 1e-9 else _GCN["moves X"]
+
+
+def _whole_vector_cause(difference: Callable, X: np.ndarray, Y: np.ndarray, epsilon: float) -> str | None:
+    """Asked when exact gradients give a non-zero difference: does a branch shift the whole vector?
+
+    For the stand-in cost J = ||theta||^2 / 2 (+ a term in X), whose slope theta_i differs from
+    entry to entry, moving all n entries instead of entry i is visible: with S the sum of theta,
+    J(theta + eps e_i) - J(theta - eps * 1) = eps theta_i + eps S + eps^2 (1 - n) / 2, so with the
+    minus branch shifted whole gradapprox_i = (theta_i + S) / 2 + eps (1 - n) / 4; with the plus
+    branch, + eps (n - 1) / 4; with both, S. Handed that vector as its gradients, a function that
+    computes it reports a difference of 0: tried on the case's theta and on a theta of ones.
+    """
+    cases = [{key: np.array(value) for key, value in _GC_PARAMETERS.items()}]
+    cases.append({key: np.ones_like(value) for key, value in cases[0].items()})
+
+    def gives(model: Callable[[np.ndarray, float, int], np.ndarray]) -> bool:
+        for params in cases:
+            total, n = sum(float(v.sum()) for v in params.values()), sum(v.size for v in params.values())
+            grads = {"d" + key: model(params[key], total, n) for key in reversed(list(params))}
+            if difference(params, grads, X, Y, epsilon, stand_in=True) > 1e-9:
+                return False
+        return True
+
+    models = {
+        "minus whole vector": lambda t, total, n: (t + total) / 2 + epsilon * (1 - n) / 4,
+        "plus whole vector": lambda t, total, n: (t + total) / 2 + epsilon * (n - 1) / 4,
+        "whole vector": lambda t, total, n: np.full_like(t, total),
+    }
+    return next((_GCN[key] for key, model in models.items() if gives(model)), None)
+
+
 def check_gradient_check_n(gradient_check_n: Callable) -> None:
     """Run with a stand-in cost J = ||theta||^2 / 2 + 100 * sum(X) (gradient: theta itself) and on
     a tiny network: per-entry centred differences of theta only, grad in theta's order, the
@@ -213,9 +294,10 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
         exact = {"d" + key: params[key].copy() for key in reversed(list(params))}
         value = difference(params, exact, X, Y, epsilon, stand_in=True)
         if value > 1e-9:
-            # What each mistake makes of gradapprox here, and the difference that follows
-            # (||theta|| = 5; the norms are worked out by hand in each comment).
-            cause = (
+            # What each mistake makes of gradapprox here, and the difference that follows (||theta|| = 5;
+            # the norms are worked out by hand in each comment); then how the result responds to X,
+            # and whether a branch moves the whole vector.
+            named = (
                 mistakes.first_match(
                     value,
                     [
@@ -231,27 +313,28 @@ def check_gradient_check_n(gradient_check_n: Callable) -> None:
                         (math.sqrt(5.515625) / (5 + math.sqrt(7.265625)), _GCN["no copy"]),
                         # gradapprox = running sums (3, 3, 3, 3, 3, 3, 3, 7, 7): squared norms 112 and 161
                         (math.sqrt(112) / (5 + math.sqrt(161)), _GCN["copy outside the loop"]),
-                        # gradapprox = 200 everywhere (all of X moved: 100 * 2 entries): squared norms
-                        # (3 - 200)^2 + 7 * 200^2 + (4 - 200)^2 = 357225 and 9 * 200^2; 100 for one entry of X
-                        (math.sqrt(357225) / (5 + 600), _GCN["moves X"]),
-                        (math.sqrt(88625) / (5 + 300), _GCN["moves X"]),
                         # grad (9, 1) minus a 1-D gradapprox (9,) broadcasts to the 9 x 9 matrix theta_i - theta_j:
                         # its squared norm is 2 * 9 * 25 - 2 * 7^2 = 352 (sum of theta^2 = 25, sum of theta = 7)
                         (math.sqrt(352) / 10, _GCN["1-D gradapprox"]),
                     ],
                     rtol=1e-6,
                 )
+                or _moves_x_cause(difference, params, exact, X, Y, epsilon)
+                or _whole_vector_cause(difference, X, Y, epsilon)
                 or _order_cause(difference, X, Y, epsilon)
-                or (
-                    "For this cost gradapprox must equal theta exactly: start each i from a fresh copy of theta, "
-                    "move entry i by +epsilon and -epsilon, and divide by 2 * epsilon. (The check swaps in this "
-                    "cost by replacing forward_propagation_n: call the cost by that name, as the docstring says.)"
-                )
             )
-            ex.fail(
+            evidence = (
                 f"with the cost J = ||theta||^2 / 2 + 100 * sum(X), whose gradient with respect to theta is "
                 f"theta itself, and gradients equal to theta, the difference should be 0; yours is "
-                f"{value:.6g} (epsilon = {epsilon}). {cause}"
+                f"{value:.6g}, with epsilon = {epsilon}"
+            )
+            # The diagnosis first, the numbers behind it after; without one, the numbers and the rule.
+            if named:
+                ex.fail(f"{named} ({evidence[0].upper()}{evidence[1:]}.)")
+            ex.fail(
+                f"{evidence}. For this cost gradapprox must equal theta exactly: start each i from a fresh copy of "
+                "theta, move entry i by +epsilon and -epsilon, and divide by 2 * epsilon. (The check swaps in this "
+                "cost by replacing forward_propagation_n: call the cost by that name, as the docstring says.)"
             )
         ex.ok()
 

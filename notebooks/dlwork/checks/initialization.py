@@ -30,7 +30,8 @@ def _expect_layout(ex: Exercise, params: Any, dims: list[int]) -> dict:
             f"{call} has a key 'W0' or 'b0'. Layers are numbered from 1: W1 connects the "
             "input (layer 0) to the first layer, so the loop starts at l = 1."
         )
-    n_weights = sum(1 for key in params if key.startswith("W"))
+    weights = sorted((key for key in params if key.startswith("W")), key=natural)
+    n_weights = len(weights)
     if n_weights != L:
         more = (
             "The last layer is missing: is the loop stopping one layer early?"
@@ -38,8 +39,9 @@ def _expect_layout(ex: Exercise, params: Any, dims: list[int]) -> dict:
             else ("Is the loop going one layer too far?" if n_weights == L + 1 else "")
         )
         ex.fail(
-            f"{call} has {n_weights} weight matrices ({sorted(params, key=natural)}), but "
-            f"layers_dims describes L = {L} layers: one per entry after the input. {more}".rstrip()
+            f"{call} has {n_weights} weight {'matrix' if n_weights == 1 else 'matrices'} ({', '.join(weights) or 'none'}), "
+            f"but layers_dims describes L = {L} {'layer' if L == 1 else 'layers'} ({'W1' if L == 1 else f'W1 to W{L}'}): "
+            f"one per entry after the input. {more}".rstrip()
         )
     ex.expect_keys(params, expected, f"The result for layers_dims = {dims}")
     extra = sorted(set(params) - set(expected), key=natural)

@@ -81,7 +81,7 @@ def he_scale_mistakes(layers_dims: list[int]) -> list[ScaleMistake]:
         (
             lambda l: math.sqrt(1 / dims[l - 1]),
             lambda l: (
-                f"That is sqrt(1 / {dims[l - 1]}) (Xavier's scale); He init for ReLU uses 2 / fan_in: "
+                f"That is sqrt(1 / {dims[l - 1]}) (LeCun's scale, often called Xavier's); He init for ReLU uses 2 / fan_in: "
                 "ReLU zeroes about half of its inputs and the 2 makes up for it."
             ),
         ),
@@ -250,6 +250,13 @@ GRADIENT_CHECK = {
     "grad is gradapprox": "grad must come from backward_propagation(x, theta); only gradapprox comes from the centred difference.",
     "derivative written out": "Your grad does not come from backward_propagation (the check runs your function with "
     "other models): call backward_propagation(x, theta) rather than writing the derivative out.",
+    "J written out": "J_plus and J_minus do not come from forward_propagation: with a forward_propagation that returns "
+    "NaN swapped in, your result is still a number, so J is probably written out (theta * x). Compute J_plus and "
+    "J_minus with forward_propagation(x, theta + epsilon) and forward_propagation(x, theta - epsilon).",
+    "neither called": "Neither J nor grad comes from the functions you wrote: with a forward_propagation, or a "
+    "backward_propagation, that returns NaN swapped in, your result is still a number, so both are probably written "
+    "out (theta * x and x). Compute J_plus and J_minus with forward_propagation(x, theta +/- epsilon) and grad with "
+    "backward_propagation(x, theta): the check is there to test them.",
     "one-sided": "That is a one-sided difference, (J(theta + eps) - J(theta)) / eps: use the centred difference "
     "(J(theta + eps) - J(theta - eps)) / (2 eps), far more accurate (its error shrinks like eps^2).",
     "one-sided backwards": "That is a one-sided difference, (J(theta) - J(theta - eps)) / eps: use the centred difference "
@@ -278,6 +285,15 @@ GRADIENT_CHECK_N = {
     "the second move undoes the first. Make each a fresh np.copy of theta.",
     "copy outside the loop": "The perturbations pile up from one i to the next: copy theta afresh for every i, inside the loop.",
     "moves X": "gradapprox comes from moving X: perturb entry i of theta; the data X stay fixed.",
+    "moves X too": "J_plus and J_minus move X as well as theta: your result changes with the size of X, although this "
+    "cost's slope in theta does not depend on X, so X is probably shifted by +/- epsilon too. Pass X to the cost "
+    "unchanged; only entry i of theta moves.",
+    "minus whole vector": "J_minus shifts the whole vector: theta_minus is theta - epsilon in every entry, while "
+    "theta_plus moves entry i alone, so each gradapprox[i] mixes in the slopes of all the other entries. Subtract "
+    "epsilon from entry i alone (index it), on a fresh copy of theta.",
+    "plus whole vector": "J_plus shifts the whole vector: theta_plus is theta + epsilon in every entry, while "
+    "theta_minus moves entry i alone, so each gradapprox[i] mixes in the slopes of all the other entries. Add "
+    "epsilon to entry i alone (index it), on a fresh copy of theta.",
     "1-D gradapprox": "grad - gradapprox is a matrix, not a vector: gradapprox is 1-D, shape (n,), while grad is a "
     "column, shape (n, 1), and NumPy broadcasts the two. Give gradapprox theta's shape "
     "(np.zeros_like(theta)).",

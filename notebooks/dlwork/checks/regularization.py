@@ -159,8 +159,31 @@ def _backward_gradients(ex: Exercise, X: np.ndarray, Y: np.ndarray, cache: dict,
     ex.expect_unchanged(cache, given, "the cache")
     ex.expect_keys(grads, _GRADIENT_KEYS, "The gradients")
     for key in _GRADIENT_KEYS:
-        ex.expect_shape(grads[key], np.shape(params[key[1:]]), key, f"It has the shape of {key[1:]}.")
+        expected = np.shape(params[key[1:]])
+        ex.expect_shape(grads[key], expected, key, _gradient_shape_hint(key, np.shape(grads[key]), expected, m=X.shape[1]))
     return grads
+
+
+def _gradient_shape_hint(key: str, shape: tuple, expected: tuple, m: int) -> str:
+    """What a gradient must be shaped like, and what the shape it has suggests (``key`` is ``"dWl"`` or ``"dbl"``)."""
+    l, rows = key[2:], expected[0]
+    previous = "X" if l == "1" else f"A{int(l) - 1}"  # what dWl multiplies dZl by
+    rule = f"A gradient has the shape of its parameter: {key} must be shaped like {key[1:]}, {expected}."
+    if len(expected) == 2 and shape == expected[::-1] and expected[0] != expected[1]:
+        suggests = f"Yours is transposed: dW{l} = dZ{l} {previous}.T / m is (n[{l}], m) times (m, n[{int(l) - 1}])."
+    elif shape == (rows, m):
+        suggests = (
+            f"Yours has one column per example, like dZ{l}: sum over the examples (axis=1, keepdims=True)."
+            if key.startswith("db")
+            else f"Yours has one column per example, like dZ{l}: multiply by {previous}.T to sum over them."
+        )
+    elif len(shape) == 1 and shape[0] == int(np.prod(expected)):
+        suggests = "Yours is 1-D, with the right number of entries: keep it 2-D (np.sum(..., keepdims=True), or .reshape)."
+    elif shape in ((), (1,), (1, 1)) and expected not in ((1,), (1, 1)):
+        suggests = "Yours is a single number: sum over the examples only (axis=1), not over every entry."
+    else:
+        suggests = ""
+    return f"{rule} {suggests}".rstrip()
 
 
 def check_backward_propagation_with_regularization(backward_propagation_with_regularization: Callable) -> None:

@@ -83,6 +83,16 @@ def forward_cubic(x, theta):
     return x * theta**3
 
 
+def not_a_number(x, theta):
+    """A model that answers NaN, for ``forward_propagation`` or ``backward_propagation`` alike.
+
+    NaN spreads through any arithmetic without raising, so a gradient check that
+    calls the function it stands for returns NaN, and one that returns a number
+    never called it (it wrote ``theta * x`` or ``x`` out instead).
+    """
+    return float("nan")
+
+
 def backward_cubic(x, theta):
     """The true derivative of :func:`forward_cubic`, ``3 x theta**2``."""
     return 3.0 * x * theta**2

@@ -46,6 +46,9 @@ pytestmark = pytest.mark.slow
 VARIANTS = [v for v in catalogue.by_id().values() if v.verdict == catalogue.CORRECT]
 ITERATIONS = 20  # per training run; the notebooks' NUM_ITERATIONS is cut to this
 THRESHOLD = 1e-7  # notebook 03's verdict line for a correct backprop
+# Results of exercises that are no graded function, so no variant writes them: notebook 03's
+# planted-bug fix is None until the learner edits that cell.
+NOT_GRADED = {"student_fix_difference"}
 
 
 def read(stem: str):
@@ -118,7 +121,7 @@ def problems_in_experiments(learner: tuple, folder: Path) -> list[str]:
             continue
         problems += [f"{run}: {line.strip()}" for line in printed.splitlines() if "skipped" in line]
         results = namespace["results"]
-        problems += [f"{run}: no result for {key!r}" for key, value in results.items() if value is None]
+        problems += [f"{run}: no result for {key!r}" for key, value in results.items() if value is None and key not in NOT_GRADED]
         if run == "03_gradient_checking":
             problems += [
                 f"{run}: {key} is {results[key]:.2e}, not below {THRESHOLD:g}"

@@ -23,12 +23,11 @@ a traceback (see :mod:`dlwork.diagnosis`).
 from __future__ import annotations
 
 import ast
+import json
 import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-
-import nbformat
 
 from dlwork.diagnosis import Diagnosis
 
@@ -45,6 +44,27 @@ class NotebookNotFound(NotebookImportError, FileNotFoundError):
 
 def _nbgrader(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _source(cell) -> str:
+    """A cell's source: the notebook format stores it as one string or as a list of lines."""
+    source = cell.get("source", "")
+    return source if isinstance(source, str) else "".join(source)
+
+
+def _cells(path: Path) -> list[dict]:
+    """The cells of a notebook file (format 4), read as plain JSON.
+
+    Plain JSON, not nbformat: importing nbformat (and the JSON-schema validator it
+    brings) took seconds of a notebook's Run All, for what is a list of dicts.
+    """
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise NotebookImportError(f"{path} cannot be read as a notebook: {error}") from error
+    if not isinstance(nb, dict) or nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
+        raise NotebookImportError(f"{path} is not a notebook of format 4")
+    return nb["cells"]
 
 
 def candidate_paths(stem_or_path: str | os.PathLike, folder: str | os.PathLike | None = None) -> list[Path]:
@@ -157,11 +177,10 @@ def functions_from_notebook(
         raise ValueError(f"unfinished must be 'refuse' or 'keep', not {unfinished!r}")
     names = list(names)
     path = find_notebook(stem_or_path, folder)
-    nb = nbformat.read(path, as_version=4)
     cells = [
         cell
-        for cell in nb.cells
-        if cell.cell_type == "code" and (_nbgrader(cell).get("grade_id") == "setup" or _nbgrader(cell).get("solution") is True)
+        for cell in _cells(path)
+        if cell.get("cell_type") == "code" and (_nbgrader(cell).get("grade_id") == "setup" or _nbgrader(cell).get("solution") is True)
     ]
     if not any(_nbgrader(cell).get("grade_id") == "setup" for cell in cells):
         raise NotebookImportError(f"{path.name} has no setup cell (nbgrader grade_id 'setup')")
@@ -173,7 +192,7 @@ def functions_from_notebook(
     for cell in cells:
         label = _nbgrader(cell).get("grade_id") or cell.get("id", "?")
         try:
-            code = compile(cell.source, f"<{path.name}, cell {label}>", "exec")
+            code = compile(_source(cell), f"<{path.name}, cell {label}>", "exec")
             exec(code, namespace)
         except Exception as error:
             raise NotebookImportError(
@@ -183,7 +202,7 @@ def functions_from_notebook(
     missing = [name for name in names if name not in namespace]
     if missing:
         raise NotebookImportError(f"{saved} does not define {', '.join(missing)} in its setup or solution cells")
-    stubs = [name for name in names for cell in cells if _nbgrader(cell).get("solution") and still_a_stub(cell.source, name)]
+    stubs = [name for name in names for cell in cells if _nbgrader(cell).get("solution") and still_a_stub(_source(cell), name)]
     if stubs and unfinished == "refuse":
         which = " and ".join([", ".join(stubs[:-1]), stubs[-1]] if len(stubs) > 1 else stubs)
         which += " still raise" if len(stubs) > 1 else " still raises"

@@ -45,7 +45,7 @@ def gradient_check(x, theta, epsilon=1e-7):
     Args:
         x: A real number.
         theta: A real number, the parameter.
-        epsilon: Step of the centred difference ``(J(theta+eps) - J(theta-eps)) / (2 eps)``.
+        epsilon: Step of the centred difference ``(J(theta+epsilon) - J(theta-epsilon)) / (2 epsilon)``.
 
     Returns:
         float: ``|grad - gradapprox| / (|grad| + |gradapprox|)``.

@@ -84,12 +84,30 @@ def test_he_initialization_reaches_95_percent(executed):
 
 
 def test_activation_spread_through_a_deep_relu_stack(executed):
-    """He keeps the spread steady layer to layer; Xavier lets it shrink; zeros kill it."""
-    spread = executed["01_initialization"][0]["activation_std"]
-    he, xavier = spread["he"], spread["xavier"]
-    assert he[-1] / he[0] > 0.2 and he[-1] / he[0] < 5
-    assert xavier[-1] < he[-1]
+    """He keeps the spread steady layer to layer, forwards and backwards; LeCun and small random let it shrink; zeros kill it."""
+    r = executed["01_initialization"][0]
+    spread, grad = r["activation_std"], r["gradient_std"]
+    for s in (spread["he"], grad["he"][::-1]):  # first to last layer the signal passes
+        assert 0.5 < s[-1] / s[0] < 2
+    assert spread["lecun"][-1] < spread["he"][-1] and grad["lecun"][0] < grad["he"][0]
+    assert spread["small random"][-1] / spread["small random"][0] < 1e-6 and grad["small random"][0] < 1e-6
     assert max(spread["zeros"]) == 0
+    # "below the prediction at every layer from layer 2 on" (this draw)
+    assert all(ratio < 1 for ratio in r["he_measured_over_predicted"]["forward"][1:])
+
+
+def test_silent_units_die_for_good_only_in_the_first_layer(executed):
+    silent = executed["01_initialization"][0]["silent_units"]
+    assert silent["zeros"]["start"] == [10, 5]
+    random = silent["random"]
+    assert random["start"][0] == 0 and random["one_step"][0] > 0 and random["back_to_life"][0] == 0
+    assert random["back_to_life"][1] > 0  # the text: a second-layer unit comes back in this run
+    assert all(count == 0 for when in ("start", "one_step", "end") for count in silent["he"][when])
+
+
+def test_large_random_ends_costlier_than_he_on_every_seed_never_ahead_in_accuracy(executed):
+    seeds = executed["01_initialization"][0]["seeds"]
+    assert min(seeds["end_ratio"]) > 2 and min(seeds["test_acc_gap"]) >= 0
 
 
 def test_unregularized_network_overfits_and_both_regularizers_help(executed):
@@ -99,6 +117,43 @@ def test_unregularized_network_overfits_and_both_regularizers_help(executed):
     for method in ("l2", "dropout"):
         assert gap[method] < gap["baseline"], method
         assert r[method]["test_acc"] > r["baseline"]["test_acc"], method
+
+
+def test_regularization_dropout_also_shrinks_the_weights_less_than_l2(executed):
+    r = executed["02_regularization"][0]
+    assert 0 < r["l2"]["weight_norm_ratio"] < r["dropout"]["weight_norm_ratio"] < 1
+
+
+def test_regularization_a_straight_line_does_about_as_well_but_fits_worse_than_l2(executed):
+    r = executed["02_regularization"][0]
+    line = r["logistic"]
+    assert line["cost_change_last_1000"] < 1e-4, "logistic regression has not converged"
+    for method in ("l2", "dropout"):
+        # "about as well": within 2 points (10 of the 500 test points); "same class almost everywhere": 95%
+        assert abs(r[method]["test_acc"] - line["test_acc"]) <= 0.02, method
+        assert r[method]["agrees_with_logistic"] >= 0.95, method
+    assert r["l2"]["train_cross_entropy"] < line["train_cross_entropy"]
+
+
+def test_regularization_a_3_unit_layer_vanishes_as_often_as_predicted(executed):
+    d = executed["02_regularization"][0]["layer2_all_dropped"]
+    sd = math.sqrt(d["predicted"] * (1 - d["predicted"]) / d["draws"])  # 0.003 for 12,000 draws at 1/8
+    assert abs(d["measured"] - d["predicted"]) < 4 * sd, d
+
+
+def test_regularization_whole_network_predicts_like_the_mask_average(executed):
+    e = executed["02_regularization"][0]["dropout_ensemble"]
+    assert e["same_class"] >= 0.98 and abs(e["test_acc_whole"] - e["test_acc_average"]) <= 0.01, e
+    assert e["test_acc_single"] < e["test_acc_average"], e
+    assert e["mean_abs_difference"] > 3 * e["mean_sampling_error"], e
+
+
+def test_regularization_validation_split_picks_the_values_used_and_flags_the_baseline(executed):
+    v = executed["02_regularization"][0]["validation"]
+    assert (v["chosen_lambd"], v["chosen_keep_prob"]) == (v["used_lambd"], v["used_keep_prob"]), v
+    baseline = [row["val_acc"] for row in v["rows"] if row["kind"] == "none"]
+    regularized = [row["val_acc"] for row in v["rows"] if row["kind"] != "none"]
+    assert len(baseline) == 1 and baseline[0] < min(regularized), v["rows"]
 
 
 def test_gradient_checking_finds_the_planted_bugs(executed):
@@ -112,3 +167,19 @@ def test_notebook_03_checks_the_notebook_02_backprops(executed):
     r = executed["03_gradient_checking"][0]
     assert r["l2_difference"] is not None and r["l2_difference"] < 1e-7
     assert r["dropout_difference"] is not None and r["dropout_difference"] < 1e-7
+
+
+def test_notebook_03_start_float32_burn_in_and_sampling(executed):
+    """What notebook 03 says of its start (outputs near 1/2, He's not), float32's step, the burn-in, a sampled check."""
+    r = executed["03_gradient_checking"][0]
+    small, he = r["initial_outputs"]["small"], r["initial_outputs"]["he"]
+    assert 0.45 < small[0] <= small[1] < 0.55 and he[1] - he[0] > 0.1
+    assert r["initial_gradient_norm"]["he"] > 3 * r["initial_gradient_norm"]["small"]
+    assert 1e-4 <= r["float32_best_epsilon"] <= 1e-2
+    float32 = {float(epsilon): value for epsilon, value in r["float32_sweep"].items()}
+    assert float32[1e-7] > 0.5 and min(float32.values()) > 1e-5
+    burn_in = r["burn_in"]
+    assert burn_in["gradient_norm"][1] > 3 * burn_in["gradient_norm"][0]
+    assert burn_in["difference_at_1e-7"][1] < burn_in["difference_at_1e-7"][0] / 3
+    assert r["dead_layer_alive_after_burn_in"] == 0
+    assert r["sampled_check"]["correct"] < 1e-7 and r["sampled_check"]["planted"] > 1e-2

@@ -88,3 +88,143 @@ def plot_histograms(
         ax.hist(np.ravel(values), bins=bins, color="#7570b3")
         ax.set_title(label, fontsize="small")
     return axes
+
+
+def plot_layer_spread(
+    spreads: Mapping[str, Sequence[float]],
+    layers: Sequence[int],
+    ax=None,
+    predicted: Mapping[str, Sequence[float]] | None = None,
+    colors: Mapping[str, str] | None = None,
+    marker: str = "o",
+    linestyle: str = "-",
+    label_suffix: str = "",
+    ylabel: str = "standard deviation",
+    title: str = "",
+) -> plt.Axes:
+    """Spread per layer on a log scale (notebook 01's deep ReLU stack).
+
+    Args:
+        spreads: label -> measured spread at each of ``layers``. An entry that is
+            0 everywhere has no place on a log scale: it is named in a note instead.
+        layers: The layer numbers on the horizontal axis.
+        ax: Axes to draw on (a new figure when ``None``).
+        predicted: label -> predicted spread at each of ``layers``, drawn dashed in
+            the entry's colour.
+        colors: label -> colour.
+        marker, linestyle, label_suffix: How the measured lines look and what their
+            legend labels add (to draw two kinds of measurement on one axes).
+        ylabel, title: Axis label and title.
+    """
+    ax = _axes(ax)
+    colors = colors or {}
+    flat = []
+    for label, values in spreads.items():
+        values = np.asarray(values, dtype=float)
+        if not np.any(values > 0):
+            flat.append(label)
+            continue
+        color = colors.get(label)
+        line = ax.plot(layers, values, marker=marker, linestyle=linestyle, color=color, label=label + label_suffix)
+        if predicted is not None and label in predicted:
+            ax.plot(layers, predicted[label], "--", color=line[0].get_color(), linewidth=1)
+    ax.set_yscale("log")
+    low, high = (np.log10(limit) for limit in ax.get_ylim())
+    if high - low > 8:  # many decades: a labelled tick every few decades, no minor ticks
+        step = int(np.ceil((high - low) / 6))
+        ax.set_yticks(10.0 ** np.arange(np.floor(low), np.ceil(high) + 1, step))
+    else:  # a few decades: ticks at 1, 2 and 5 times a power of ten, written out
+        ticks = [m * 10.0**e for e in range(int(np.floor(low)), int(np.ceil(high)) + 1) for m in (1, 2, 5)]
+        ticks = [t for t in ticks if low <= np.log10(t) <= high]
+        ax.set_yticks(ticks, labels=[f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_xticks(list(layers))
+    ax.set_xlabel("layer l")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize="medium")
+    if flat:
+        ax.text(
+            0.03,
+            0.03,
+            f"{', '.join(flat)}: 0 in every layer (no place on a log scale)",
+            transform=ax.transAxes,
+            fontsize="small",
+            va="bottom",
+        )
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_epsilon_sweep(
+    epsilons: Sequence[float],
+    curves: Mapping[str, Sequence[float]],
+    styles: Mapping[str, dict] | None = None,
+    guides: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+    threshold: float | None = None,
+    ax=None,
+    title: str = "",
+) -> plt.Axes:
+    """Relative difference of a gradient check against the step epsilon, both axes logarithmic.
+
+    Args:
+        epsilons: The steps, shared by every curve (a curve may hold ``None`` where it was not measured).
+        curves: Label -> relative differences, one per step.
+        styles: Label -> keyword arguments of ``ax.plot`` for that curve (colour, marker, ...; a
+            ``label`` there replaces the legend entry, one starting with ``_`` hides it).
+        guides: Label -> ``(x, y)`` of a dashed reference line (a slope, an estimate).
+        threshold: Drawn as a horizontal line when given.
+        title: The axes' title.
+
+    The axes span 1e-12 to 1 on both sides whatever the data, so two sweeps drawn
+    with this function can be compared by eye; ticks are labelled 10^-k.
+    """
+    ax = _axes(ax)
+    styles = styles or {}
+    for label, values in curves.items():
+        kept = [(e, v) for e, v in zip(epsilons, values) if v is not None]
+        style = {"label": label, "marker": "o", "lw": 1.5, **styles.get(label, {})}
+        ax.plot([e for e, _ in kept], [v for _, v in kept], **style)
+    for (label, (x, y)), dash in zip((guides or {}).items(), ("--", ":", "-.")):
+        ax.plot(x, y, dash, color="k", lw=1, label=label)
+    if threshold is not None:
+        ax.axhline(threshold, color="C2", lw=1, label=f"threshold $10^{{{int(np.round(np.log10(threshold)))}}}$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(1e-11, 1)
+    ax.set_ylim(1e-11, 3)
+    ticks = 10.0 ** np.arange(-10, 1, 2)
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
+    ax.minorticks_off()
+    ax.set_xlabel(r"step $\varepsilon$ of the centred difference")
+    ax.set_ylabel("relative difference")
+    ax.set_title(title, fontsize="medium")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    return ax
+
+
+def plot_mask_average(
+    plain: np.ndarray, averaged: np.ndarray, keep_prob: float, ax=None, name: str = "A", n_masks: int | None = None
+) -> plt.Axes:
+    """Activations averaged over dropout masks against the same activations without dropout (notebook 02).
+
+    Args:
+        plain: Activations without dropout, any shape.
+        averaged: The mean over masks of the masked activations divided by ``keep_prob``,
+            the shape of ``plain``.
+        keep_prob: The keep probability; ``keep_prob * averaged`` is the masked-only average.
+        ax: Axes to draw on (a new figure when ``None``).
+        name: The activations' name in the axis labels (``"A1"``).
+        n_masks: How many masks were averaged, for the label.
+    """
+    ax = _axes(ax)
+    x, y = np.ravel(plain), np.ravel(averaged)
+    top = max(x.max(), y.max()) * 1.05
+    ax.plot([0, top], [0, top], color="grey", lw=1, ls=":", label="y = x")
+    ax.scatter(x, keep_prob * y, s=4, alpha=0.4, color="C1", label="masked only")
+    ax.scatter(x, y, s=4, alpha=0.4, color="C0", label="masked and / keep_prob")
+    ax.set_xlabel(f"{name} without dropout")
+    over = f" over {n_masks} masks" if n_masks else " over masks"
+    ax.set_ylabel(f"{name} averaged{over}")
+    ax.legend(fontsize="small", markerscale=3)
+    return ax

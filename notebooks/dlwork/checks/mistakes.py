@@ -273,6 +273,29 @@ GRADIENT_CHECK = {
     "argument the function is given, not a value of your own.",
 }
 
+
+def models_ignored(calls_forward: bool, calls_backward: bool, value: float, grad: float, gradapprox: float) -> str | None:
+    """Explain a ``gradient_check`` that leaves out ``forward_propagation`` or ``backward_propagation``.
+
+    The checks find out whether each is called (by swapping it for a model that answers
+    NaN) and pass the result ``value`` of the check on a model whose ``grad`` and
+    ``gradapprox`` they know; ``None`` when both are called.
+    """
+    if calls_forward and calls_backward:
+        return None
+    if not calls_forward and not calls_backward:
+        return GRADIENT_CHECK["neither called"]
+    if not calls_forward:  # returning grad itself needs no J either
+        return GRADIENT_CHECK["grad" if _close(value, grad) else "J written out"]
+    if value < 1e-6:  # grad = gradapprox gives 0 whatever the model
+        return GRADIENT_CHECK["grad is gradapprox"]
+    return GRADIENT_CHECK["gradapprox" if _close(value, gradapprox) else "derivative written out"]
+
+
+def _close(a: float, b: float, rtol: float = 1e-6) -> bool:
+    return abs(a - b) <= rtol * max(abs(a), abs(b)) + 1e-15
+
+
 GRADIENT_CHECK_N = {
     "gradapprox zero": "That means gradapprox is all zeros: J_plus and J_minus came out equal. J_minus must come from "
     "theta_minus (not theta_plus), and each must move entry i of theta.",

@@ -92,3 +92,29 @@ def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, cost_function=No
     numerator = np.linalg.norm(grad - gradapprox)
     denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
     return float(numerator / denominator)
+
+
+def backward_propagation_fixed(X, Y, cache):
+    """Your corrected copy of backward_propagation_with_bugs."""
+    m = X.shape[1]
+    Z2, A1, A2, A3 = cache["Z2"], cache["A1"], cache["A2"], cache["A3"]
+    W2, W3 = cache["W2"], cache["W3"]
+
+    # output layer: sigmoid and cross-entropy together give dZ3 = A3 - Y
+    dZ3 = A3 - Y
+    dW3 = (dZ3 @ A2.T) / m
+    db3 = dZ3.sum(axis=1, keepdims=True) / m
+
+    # second hidden layer
+    dA2 = W3.T @ dZ3
+    dZ2 = dA2 * (Z2 > 0)
+    dW2 = (dZ2 @ A1.T) / m  # fixed: the average over the m examples, as in every other dW
+    db2 = dZ2.sum(axis=1, keepdims=True) / m
+
+    # first hidden layer
+    dA1 = W2.T @ dZ2
+    dZ1 = dA1 * (A1 > 0)  # fixed: A1 >= 0 holds for every ReLU output, so it let the gradient through everywhere
+    dW1 = (dZ1 @ X.T) / m
+    db1 = dZ1.sum(axis=1, keepdims=True) / m  # fixed: np.mean had already divided by m once
+
+    return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2, "dW3": dW3, "db3": db3}

@@ -153,6 +153,11 @@ def test_source_notebook_has_solutions_and_hidden_blocks(built_course, stem):
             function = meta["grade_id"][len("check_") :]
             assert got.source == want.source + "\n" + block.replace("<function name>", function)
             checks += 1
+        elif contract.practice_function(want):
+            function = contract.practice_function(want)
+            finished = contract.reference_source(stem, function)
+            assert got.source == f"{contract.BEGIN}\n{finished}\n{contract.END}", f"{stem}: practice {function} is not finished"
+            assert got.metadata["dlwork"][contract.PRACTICE_START] == want.source, f"{stem}: practice {function} lost its start"
         else:
             assert got.source == want.source
     assert checks == len(contract.exercises(committed, stem)), f"{stem}: not every exercise has a check cell"
@@ -176,13 +181,21 @@ def solution_lines(stems) -> set[str]:
     A line counts when, stripped, it is at least 20 characters and not a
     comment: shorter ones (``return parameters``, ``m = X.shape[1]``) also occur
     in the support package and the notebooks' own code.
+    A practice function's lines count only where they differ from the starting
+    code the learner is given (the planted copy shares most of them).
     """
     lines = set()
     for stem in stems:
+        given = {
+            line.strip()
+            for cell in read(notebook_path(stem)).cells
+            if contract.practice_function(cell)
+            for line in cell.source.splitlines()
+        }
         for function in reference_functions(stem):
             for line in contract.reference_body(stem, function).splitlines():
                 line = line.strip()
-                if len(line) >= 20 and not line.startswith("#"):
+                if len(line) >= 20 and not line.startswith("#") and line not in given:
                     lines.add(line)
     return lines
 
@@ -291,6 +304,49 @@ def test_config_adds_the_feedback_sanitizer_from_the_course_folder(built_course,
     assert last.__name__ == "SanitizeOutputs"
     assert Path(inspect.getfile(last)) == copy_in_course, "the sanitizer was not loaded from the course folder"
     assert last().enabled, "a disabled nbconvert preprocessor silently does nothing"
+
+
+def test_config_puts_practice_cells_back_first_from_the_course_folder(built_course, monkeypatch):
+    """generate_assignment runs RestorePracticeCells first, from the course's copy, before nbgrader's own steps."""
+    from nbgrader.converters import GenerateAssignment
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = built_course.root
+    copy_in_course = root / build.PRACTICE_CELLS.name
+    assert copy_in_course.read_bytes() == build.PRACTICE_CELLS.read_bytes()
+    monkeypatch.delenv("JUPYTER_PATH", raising=False)  # the config sets it; undone after the test
+    steps = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config().GenerateAssignment.preprocessors
+    assert steps[0].__name__ == "RestorePracticeCells"
+    assert Path(inspect.getfile(steps[0])) == copy_in_course, "the practice step was not loaded from the course folder"
+    assert steps[0]().enabled, "a disabled nbconvert preprocessor silently does nothing"
+    assert steps[1:] == GenerateAssignment.class_traits()["preprocessors"].default(), "nbgrader's own steps changed"
+
+
+def practice_cells_of(nb):
+    return [(i, cell) for i, cell in enumerate(nb.cells) if contract.practice_function(cell)]
+
+
+def test_a_config_without_the_practice_step_refuses_rather_than_leaks(built_course):
+    """nbgrader's ClearSolutions rejects a finished practice cell; after RestorePracticeCells it is the starting code."""
+    import importlib.util
+
+    from nbgrader.preprocessors import ClearSolutions
+
+    stems = [stem for stem in STEMS if practice_cells_of(read(notebook_path(stem)))]
+    assert stems, "no notebook has a practice cell: this test guards nothing"
+    spec = importlib.util.spec_from_file_location("practice_cells_copy", built_course.root / build.PRACTICE_CELLS.name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for stem in stems:
+        committed = read(notebook_path(stem))
+        source = read(built_course.source(stem) / f"{stem}.ipynb")
+        resources = {"language": "python"}
+        with pytest.raises(RuntimeError, match="Solution region detected in a non-solution cell"):
+            ClearSolutions().preprocess(copy.deepcopy(source), resources)
+        restored, _ = module.RestorePracticeCells().preprocess(copy.deepcopy(source), resources)
+        cleared, _ = ClearSolutions().preprocess(restored, resources)
+        for i, cell in practice_cells_of(committed):
+            assert cleared.cells[i].source == cell.source and cleared.cells[i].metadata == cell.metadata, f"{stem} cell {i}"
 
 
 def test_build_names_our_grader_first_and_stock_nbgrader_as_compatibility(tmp_path, capsys):

@@ -87,7 +87,8 @@ STUDENT_CELLS = (  # cells a FAILS student added after the setup cell
     "np.mean(np.zeros(0))  # NumPy warns, naming its own file",
 )
 # Stands for any failure of the hidden block's own code: it reads the notebook with nbformat.
-BREAKING_CELL = "import nbformat\nnbformat.read = None"
+# The hidden block reads each function's points through contract.exercises (the visible checks never do).
+BREAKING_CELL = "import autograder.course.contract as contract\ncontract.exercises = None"
 NUMBER = re.compile(r"-?\d+(\.\d*)?([eE][-+]?\d+)?")
 
 

@@ -156,10 +156,23 @@ def test_regularization_validation_split_picks_the_values_used_and_flags_the_bas
     assert len(baseline) == 1 and baseline[0] < min(regularized), v["rows"]
 
 
+def test_regularization_claims_hold_on_every_seed_of_the_seeds_table(executed):
+    """Notebook 02's seeds section says every claim holds on all three seeds it trains."""
+    seeds = executed["02_regularization"][0]["seeds"]
+    assert len(seeds["rows"]) == 3
+    assert all(count == 3 for count in seeds["held"].values()), seeds["held"]
+    gaps = [row["baseline"]["gap"] for row in seeds["rows"].values()]
+    assert 0.04 <= min(gaps) and max(gaps) <= 0.13, gaps  # "ranges from 5 to 12 points"
+    for row in seeds["rows"].values():
+        assert max(row["l2"]["gap"], row["dropout"]["gap"]) <= 0.015, row  # "a point or less"
+
+
 def test_gradient_checking_finds_the_planted_bugs(executed):
     r = executed["03_gradient_checking"][0]
     assert r["planted_bug_difference"] > 1e-2
     assert r["fixed_difference"] < 1e-7
+    # The instructor's source shows the practice cell finished: the planted mistakes fixed.
+    assert r["student_fix_difference"] is not None and r["student_fix_difference"] < 1e-7
 
 
 def test_notebook_03_checks_the_notebook_02_backprops(executed):

@@ -141,6 +141,16 @@ def test_gradient_check_n_separates_right_from_wrong(dims):
     assert G.gradient_check_n(parameters, wrong, X, Y, 1e-6) > 1e-2
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_the_finished_practice_backprop_matches_numerical_gradients(seed):
+    """The fix of notebook 03's planted backprop (its practice cell) agrees with numerical gradients."""
+    parameters, X, Y = small_net(seed, (3, 5, 4, 1), m=6)
+    _, cache = network.forward_propagation(X, parameters)
+    fixed = G.backward_propagation_fixed(X, Y, cache)
+    numeric = numerical_gradient(lambda p: network.forward_propagation_n(X, Y, p)[0], parameters)
+    assert gradient_error(fixed, numeric) < 1e-7
+
+
 @pytest.mark.parametrize("dims", [[2, 1], [3, 5, 4, 1], [6, 2, 9, 3, 1]])
 def test_vectorize_round_trip_any_sizes(dims):
     """dictionary_to_vector / vector_to_dictionary undo each other; gradients follow the same order."""

@@ -7,12 +7,15 @@ course::
       nbgrader_config.py            from autograder/course/nbgrader_config.py.tmpl
       feedback_sanitizer.py         from autograder/course/feedback_sanitizer.py; the config
                                     loads it for generate_feedback
+      practice_cells.py             from autograder/course/practice_cells.py; the config
+                                    loads it for generate_assignment
       jupyter/kernels/dlwork-grading/
         kernel.json                 the grading kernel (env, startup file)
         grading_startup.py          from autograder/course/grading_kernel_startup.py
       source/<stem>/
         <stem>.ipynb                reference bodies between solution markers,
-                                    hidden block appended to each check cell
+                                    hidden block appended to each check cell,
+                                    practice cells finished (starting code in metadata)
         dlwork/                     the support package, as in notebooks/
         datasets/<name>.h5          the datasets the notebook names
       release/<stem>/...            written by nbgrader generate_assignment
@@ -55,8 +58,9 @@ SUPPORT_PACKAGE = registry.NOTEBOOK_DIR / "dlwork"
 DATASET_DIR = REPO / "datasets"
 CONFIG_TEMPLATE = Path(__file__).with_name("nbgrader_config.py.tmpl")
 KERNEL_STARTUP = Path(__file__).with_name("grading_kernel_startup.py")
-# Self-contained: the course's config loads it by path in the nbgrader process.
+# Self-contained: the course's config loads them by path in the nbgrader process.
 FEEDBACK_SANITIZER = Path(__file__).with_name("feedback_sanitizer.py")
+PRACTICE_CELLS = Path(__file__).with_name("practice_cells.py")
 
 COURSE_ID = "dl-practical-workbook"
 KERNEL_NAME = "dlwork-grading"
@@ -112,8 +116,10 @@ def write_config(course: Path) -> None:
         cell_timeout=CELL_TIMEOUT,
         code_stub=repr("\n".join(contract.STUB_LINES)),
         sanitizer_module=FEEDBACK_SANITIZER.stem,
+        practice_module=PRACTICE_CELLS.stem,
     )
     shutil.copyfile(FEEDBACK_SANITIZER, course / FEEDBACK_SANITIZER.name)
+    shutil.copyfile(PRACTICE_CELLS, course / PRACTICE_CELLS.name)
     config.write_text(text)
 
 
@@ -222,6 +228,21 @@ def release_leaks(release: Path) -> list[str]:
     return found
 
 
+def practice_mismatches(release: Path, stems: list[str]) -> list[str]:
+    """Practice cells of the release whose source is not the committed starting code (the finished function leaked)."""
+    import nbformat
+
+    found = []
+    for stem in stems:
+        committed = nbformat.read(registry.NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
+        released = {cell.get("id"): cell for cell in nbformat.read(release / stem / f"{stem}.ipynb", as_version=4).cells}
+        for cell in committed.cells:
+            function = contract.practice_function(cell)
+            if function and (cell.get("id") not in released or released[cell.get("id")].source != cell.source):
+                found.append(f"{stem}/{stem}.ipynb: the practice cell of {function} is not the starting code")
+    return found
+
+
 def build_course(course: Path, stems: list[str] | None = None, generate: bool = True) -> dict[str, float]:
     """Build (or rebuild) the course in ``course``; return the seconds each step took.
 
@@ -257,7 +278,7 @@ def build_course(course: Path, stems: list[str] | None = None, generate: bool = 
     if generate:
         start = time.perf_counter()
         generate_release(course, stems)
-        leaks = release_leaks(course / "release")
+        leaks = release_leaks(course / "release") + practice_mismatches(course / "release", stems)
         if leaks:
             raise BuildError("the release leaks answers or hidden checks:\n" + "\n".join(leaks))
         times["generate_assignment"] = time.perf_counter() - start

@@ -24,7 +24,8 @@ def sigmoid(Z: np.ndarray) -> np.ndarray:
     """Elementwise logistic function, computed without overflow warnings."""
     # exp of a large positive number overflows; exp(-|Z|) never does.
     E = np.exp(-np.abs(Z))
-    return np.where(Z >= 0, 1.0 / (1.0 + E), E / (1.0 + E))
+    D = 1.0 + E
+    return np.where(Z >= 0, 1.0 / D, E / D)
 
 
 def num_layers(parameters: Parameters) -> int:
@@ -90,7 +91,7 @@ def backward_propagation(X: np.ndarray, Y: np.ndarray, cache: dict) -> dict[str,
         A_prev = X if l == 1 else cache[f"A{l - 1}"]
         grads[f"dZ{l}"] = dZ
         grads[f"dW{l}"] = dZ @ A_prev.T / m
-        grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
+        grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True) / m
         if l > 1:
             dA = cache[f"W{l}"].T @ dZ
             grads[f"dA{l - 1}"] = dA

@@ -8,8 +8,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _requirement_parts(spec: str) -> tuple[str, str]:
-    name = re.match(r"[A-Za-z0-9_.-]+", spec).group(0).lower()
-    return name, spec[len(name) :].replace(" ", "")
+    """(name, bounds); pip's extras (``psycopg[binary]``) are left out: conda's package has them built in."""
+    name = re.match(r"[A-Za-z0-9_.-]+", spec).group(0)
+    rest = re.sub(r"^\[[^\]]*\]", "", spec[len(name) :])
+    return name.lower(), rest.replace(" ", "")
 
 
 def test_environment_yml_and_pyproject_list_the_same_packages_and_bounds():

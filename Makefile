@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-browser lint format workspace lab formgrader check course clean
+.PHONY: demo test test-fast test-browser postgres lint format workspace lab formgrader check course clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(PY) -m autograder demo
 
 ## make test: lint and formatting, then the whole test suite
-test: lint
+test: lint postgres
 	$(PY) -m pytest
 
 ## make lint: ruff's checks and the formatter's verdict (configured in pyproject.toml)
@@ -31,8 +31,16 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 ## make test-fast: every test not marked slow, for the edit-test loop (make test before committing)
-test-fast: $(STAMP)
+test-fast: $(STAMP) postgres
 	$(PY) -m pytest -m "not slow"
+
+## make postgres: Debian's PostgreSQL server, which the gradebook tests start in a temporary folder (autograder/qa/postgres.py)
+# Installed on demand like chromium below (apt as root); nothing to do when initdb is there.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" != 0 ]; then echo "the tests need Debian's PostgreSQL server: sudo apt-get install -y postgresql" >&2; exit 2; fi; \
+	  echo "installing Debian's PostgreSQL"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 ## make workspace: your own copies of the notebooks in workspace/ (git ignores it); never overwrites your work
 WORKSPACE ?= workspace

@@ -23,9 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "notebooks")]
 
-from autograder import sample_class  # noqa: E402
 from autograder.course.builder import build_course, nbgrader_env  # noqa: E402
 from autograder.course.registry import STEMS  # noqa: E402
+from autograder.qa import sample_class  # noqa: E402
 
 
 def make_class(course: Path, n: int) -> list[str]:

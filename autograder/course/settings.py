@@ -8,13 +8,15 @@ Rebuilding the course keeps the values an instructor set.
 
 The section is read without running the file (running it would import
 nbgrader, seconds per command): each setting is one line
-``c.WorkbookGrader.<name> = <plain value>``, and a line that is not is refused
+``c.WorkbookGrader.<name> = <plain value>`` (a number, or for the scheduler a
+string), and a line that is not is refused
 with its line number.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -33,6 +35,7 @@ class Settings:
     output_mb: int = Limits.output_mb
     max_processes: int = Limits.max_processes
     workers: int = 0
+    scheduler: str = ""
 
 
 HELP = {
@@ -42,7 +45,9 @@ HELP = {
     "output_mb": "largest file student code may write, and size of its private /tmp, in MB",
     "max_processes": "processes student code may run at once",
     "workers": "parallel graders for `grade`; 0 = one per core (--workers)",
+    "scheduler": "a Dask scheduler, tcp://HOST:PORT or tls://...: `grade` runs on its workers; '' = this machine (--scheduler)",
 }
+SCHEDULER = re.compile(r"(tcp|tls)://[^\s/]+")
 
 
 class SettingsError(ValueError):
@@ -76,11 +81,16 @@ def read(config: Path) -> Settings:
         where = f"{config}:{node.lineno}: c.{SECTION}.{target.attr}"
         if target.attr not in known:
             raise SettingsError(f"{where} is not a setting (known: {', '.join(known)})")
+        wanted = type(getattr(Settings(), target.attr))  # the default's type: float, int or str
         try:
             value = ast.literal_eval(node.value)
         except ValueError:
-            raise SettingsError(f"{where} must be a plain number") from None
-        wanted = type(getattr(Settings(), target.attr))  # the default's type: float or int
+            raise SettingsError(f"{where} must be a plain {'string' if wanted is str else 'number'}") from None
+        if wanted is str:
+            if not isinstance(value, str) or (value and not SCHEDULER.fullmatch(value)):
+                raise SettingsError(f"{where} must be '' or a scheduler address such as 'tcp://10.0.0.5:8786', not {value!r}")
+            values[target.attr] = value
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (wanted is int and not isinstance(value, int)) or value < 0:
             raise SettingsError(f"{where} must be a {'whole ' if wanted is int else ''}number of at least 0, not {value!r}")
         values[target.attr] = wanted(value)

@@ -17,26 +17,30 @@ submissions in flight without a record, and those are graded again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
 import traceback
-from dataclasses import asdict
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from autograder import options
 from autograder.course.registry import STEMS
 from autograder.grading import pool
 from autograder.grading.gradebook import (
+    autograded_notebook,
     check_gradebook,
     default_db_url,
     flag_for_manual_grading,
-    write_autograded_notebook,
-    write_gradebook,
+    write_autograded_text,
+    write_gradebook_many,
 )
 from autograder.grading.judge import Verdict, grader_fault
 from autograder.grading.notebook import NotebookResult, grade_notebook
@@ -70,28 +74,130 @@ def worker_deadline(limits: Limits) -> float:
     return 3 * limits.notebook_timeout + 120
 
 
-def _grade_task(task: tuple) -> tuple[dict, list[str]]:
-    """In a worker: judge one notebook and write its autograded copy.
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade, with everything the worker that grades it needs.
 
-    Returns the record (the parent writes it) and the grader's faults: texts
-    with a traceback each, for the instructor's log.
+    A worker of this machine reads the notebook at ``path``. A worker of a
+    cluster has no course folder: the client ships the notebook's bytes
+    (``shipped``; ``notebook`` is None when the file is missing) and the
+    digest of the grader it runs, which the worker's own must equal.
     """
-    student, stem, path, limits, course, fingerprint = task
-    course = Path(course)
-    unsafe = unsafe_submission(course, student, stem)
+
+    student: str
+    stem: str
+    path: str
+    limits: Limits
+    fingerprint: str
+    unsafe: str | None = None  # why the submission must not be opened
+    shipped: bool = False
+    notebook: bytes | None = None
+    digest: str = ""
+
+
+@dataclass
+class Outcome:
+    """What a worker hands back: the record, the autograded notebook's text, the grader's faults, and who graded it."""
+
+    record: dict
+    autograded: str | None  # None: it could not be made (a fault says why)
+    faults: list[str] = field(default_factory=list)
+    worker: str = ""
+
+
+def ship(job: Job) -> Job:
+    """``job`` with its notebook's bytes, for a worker without the course folder (read only when it is sent)."""
+    notebook = None
+    if not job.unsafe:
+        with contextlib.suppress(FileNotFoundError):
+            notebook = Path(job.path).read_bytes()
+    return replace(job, shipped=True, notebook=notebook)
+
+
+def worker_name() -> str:
+    """The Dask worker's address on a cluster, else this machine and process."""
+    dask = sys.modules.get("distributed")
+    if dask is not None:
+        with contextlib.suppress(ValueError):
+            return dask.get_worker().address
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+@contextlib.contextmanager
+def _notebook_at(job: Job):
+    """The path to grade: the course's file, or the shipped bytes written to a private folder (student/assignment kept)."""
+    if not job.shipped:
+        yield Path(job.path)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="dlwork-job-"))
     try:
-        result = _not_graded(stem, path, unsafe) if unsafe else grade_notebook(Path(path), limits, stem=stem)
-    except Exception as exc:  # noqa: BLE001 - the grader itself failed on this submission: say so, go on
-        reason = f"the grader failed on this notebook ({type(exc).__name__}: {str(exc)[:200]})"
-        result = _not_graded(stem, path, reason, fault=traceback.format_exc())
-    faults = [f"{student}/{stem} {v.function}: {v.reason}\n{v.fault}" for v in result.verdicts if v.fault]
-    record = result_to_record(result, student, fingerprint, limits)
-    record["sandbox"] = limits.sandbox
-    try:
-        write_autograded_notebook(course, student, record, unsafe=bool(unsafe))
-    except Exception:  # noqa: BLE001 - the grades stand; nbgrader's feedback for this notebook is missing
-        faults.append(f"{student}/{stem}: the autograded notebook could not be written\n{traceback.format_exc()}")
-    return record, faults
+        path = folder / job.student / job.stem / f"{job.stem}.ipynb"
+        path.parent.mkdir(parents=True)
+        if job.notebook is not None:
+            path.write_bytes(job.notebook)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_REFUSALS: dict[str, str | None] = {}  # limits and digest -> this worker process's answer
+
+
+def worker_refusal(limits: Limits, digest: str) -> str | None:
+    """Why this worker must not grade (another grader than the client's, or no isolation); None: it may.
+
+    Run by the client on every worker before the first task, and by a worker
+    before its own first task; answered once per process and settings.
+    """
+    from autograder.course.registry import use_repository_paths
+    from autograder.sandbox import IsolationError
+
+    key = json.dumps([asdict(limits), digest], sort_keys=True)
+    if key not in _REFUSALS:
+        use_repository_paths()
+        mine = grader_digest()
+        if digest and digest != mine:
+            _REFUSALS[key] = (
+                f"it runs another version of the grader than the client (digest {mine[:12]}, the client's {digest[:12]}): "
+                "give every worker the same checkout"
+            )
+        else:
+            try:
+                verify_isolation(limits)
+                _REFUSALS[key] = None
+            except IsolationError as exc:
+                _REFUSALS[key] = str(exc)
+    return _REFUSALS[key]
+
+
+def grade_job(job: Job) -> Outcome:
+    """In a worker: judge one notebook and make its autograded copy; the client writes both.
+
+    Returns the record and the grader's faults: texts with a traceback each,
+    for the instructor's log. A cluster worker first proves it may grade
+    (:func:`worker_refusal`) and raises ``WorkerRefused`` if not.
+    """
+    if job.shipped:
+        reason = worker_refusal(job.limits, job.digest)
+        if reason:
+            from autograder.grading.cluster import WorkerRefused
+
+            raise WorkerRefused(worker_name(), reason)
+    with _notebook_at(job) as path:
+        try:
+            result = _not_graded(job.stem, job.path, job.unsafe) if job.unsafe else grade_notebook(path, job.limits, stem=job.stem)
+        except Exception as exc:  # noqa: BLE001 - the grader itself failed on this submission: say so, go on
+            reason = f"the grader failed on this notebook ({type(exc).__name__}: {str(exc)[:200]})"
+            result = _not_graded(job.stem, job.path, reason, fault=traceback.format_exc())
+        faults = [f"{job.student}/{job.stem} {v.function}: {v.reason}\n{v.fault}" for v in result.verdicts if v.fault]
+        record = result_to_record(result, job.student, job.fingerprint, job.limits)
+        record["sandbox"] = job.limits.sandbox
+        try:
+            text = autograded_notebook(record, None if job.unsafe else path)
+        except Exception:  # noqa: BLE001 - the grades stand; nbgrader's feedback for this notebook is missing
+            text = None
+            faults.append(f"{job.student}/{job.stem}: the autograded notebook could not be made\n{traceback.format_exc()}")
+    return Outcome(record, text, faults, worker_name())
 
 
 def _not_graded(stem: str, path: str, reason: str, fault: str = "") -> NotebookResult:
@@ -167,14 +273,24 @@ def grade_class(
     quiet: bool = False,
     students: list[str] | None = None,
     deadline: float | None = None,
+    scheduler: str | None = None,
 ) -> dict:
     """Grade every submission (of ``students``, when given: always regraded); returns a summary dict.
 
     Args:
         deadline: Seconds one submission may hold a worker (default :func:`worker_deadline`).
+        scheduler: A Dask scheduler's address (``tcp://host:port``): grade on its
+            workers instead of this machine's (:mod:`autograder.grading.cluster`).
     """
     course = Path(course).resolve()
     limits = limits or Limits()
+    if scheduler and not limits.sandbox:
+        from autograder.sandbox import IsolationError
+
+        raise IsolationError(
+            "grading on a cluster needs the sandbox: without it, student code could reach the Dask scheduler, "
+            "whose wire trusts its peers; grade code you trust on this machine instead (no --scheduler)"
+        )
     db_url = db_url or default_db_url(course)
     assignments = assignments or list(STEMS)
     with course_lock(course):
@@ -182,12 +298,12 @@ def grade_class(
         shutil.rmtree(scratch, ignore_errors=True)  # what a killed run left
         scratch.mkdir()
         try:
-            return _grade_class(course, workers, force, limits, db_url, assignments, quiet, students, deadline, scratch)
+            return _grade_class(course, workers, force, limits, db_url, assignments, quiet, students, deadline, scratch, scheduler)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _grade_class(course, workers, force, limits, db_url, assignments, quiet, students, deadline, scratch) -> dict:
+def _grade_class(course, workers, force, limits, db_url, assignments, quiet, students, deadline, scratch, scheduler) -> dict:
     digest = grader_digest()
     started = time.monotonic()
     pending, skipped, other_limits = [], 0, 0
@@ -195,22 +311,32 @@ def _grade_class(course, workers, force, limits, db_url, assignments, quiet, stu
         if students is not None and student not in students:
             continue
         folder = course / "submitted" / student / stem
-        fingerprint = submission_fingerprint(folder, stem, digest, limits, unsafe_submission(course, student, stem))
+        unsafe = unsafe_submission(course, student, stem)
+        fingerprint = submission_fingerprint(folder, stem, digest, limits, unsafe)
         record = read_record(course, student, stem)
         if not force and students is None and record and record.get("fingerprint") == fingerprint:
             skipped += 1
             continue
         if record and record.get("limits") not in (None, asdict(limits)):
             other_limits += 1
-        pending.append((student, stem, str(folder / f"{stem}.ipynb"), limits, str(course), fingerprint))
+        pending.append(Job(student, stem, str(folder / f"{stem}.ipynb"), limits, fingerprint, unsafe, digest=digest))
 
     if other_limits:
         log.warning("%d submission(s) were graded under other limits than %s: they are graded again", other_limits, asdict(limits))
-    if pending:
+    cluster = None
+    if pending and scheduler:
+        from autograder.grading import cluster as dask_cluster
+
+        # Every worker proves it runs this grader and isolates student code before any runs.
+        cluster = dask_cluster.connect(scheduler, functools.partial(worker_refusal, limits, digest))
+        workers = cluster.threads()
+    elif pending:
         verify_isolation(limits, hidden=[course])  # before any student code runs; raises IsolationError
-    workers = max(1, min(workers or os.cpu_count() or 1, len(pending) or 1))
+        workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
+    else:
+        workers = max(1, workers or os.cpu_count() or 1)
     progress = Progress(len(pending), stream=open(os.devnull, "w") if quiet else sys.stderr)
-    graded, faults = [], []
+    graded, faults, by_worker = [], [], Counter()
     if pending:
         from nbgrader.api import Gradebook
 
@@ -218,51 +344,72 @@ def _grade_class(course, workers, force, limits, db_url, assignments, quiet, stu
             worker_init()
             tempfile.tempdir = str(scratch)  # the workers' temporary folders are the run's
 
-        with Gradebook(db_url) as gb:
+        with Gradebook(db_url) as gb, cluster or contextlib.nullcontext():
             check_gradebook(gb, db_url, assignments)
-            tasks = pool.run_tasks(_grade_task, pending, workers, deadline or worker_deadline(limits), initializer=init)
-            for task, outcome in tasks:
-                student, stem, path = task[:3]
-                if isinstance(outcome, pool.Lost):
-                    reason = f"{outcome.reason}; the grader could not finish this notebook"
-                    record = result_to_record(_not_graded(stem, path, reason, fault=outcome.reason), student, "", limits)
-                    record["sandbox"] = limits.sandbox
-                    found = [f"{student}/{stem}: {outcome.reason}\n{outcome.traceback}".rstrip()]
-                else:
-                    record, found = outcome
-                if found:
-                    record["fingerprint"] = ""  # a grader fault is retried by the next run
-                faults += found
-                for text in found:
-                    log.error("grader fault: %s", text)
-                if _store(course, gb, record, faults):
-                    graded.append(record)
-                progress.step(f"{student}/{stem} {record['points']:g}/{record['max_points']:g}")
+            if cluster is not None:
+                batches = cluster.run(grade_job, pending, prepare=ship)
+            else:
+                tasks = pool.run_tasks(grade_job, pending, workers, deadline or worker_deadline(limits), initializer=init)
+                batches = ([task] for task in tasks)
+            for batch in batches:
+                done = [_take(course, job, outcome, limits, faults) for job, outcome in batch]
+                graded += _store_batch(course, gb, [outcome.record for _, outcome in done], faults)
+                for job, outcome in done:
+                    by_worker[outcome.worker or "not graded"] += 1
+                    progress.step(f"{job.student}/{job.stem} {outcome.record['points']:g}/{outcome.record['max_points']:g}")
     summary = summarize(course, assignments, graded, skipped, time.monotonic() - started, workers)
     summary["sandbox"] = limits.sandbox
     summary["faults"] = len(faults)
+    summary["by_worker"] = dict(sorted(by_worker.items()))
+    summary["scheduler"] = scheduler or ""
     return summary
 
 
-def _store(course: Path, gb, record: dict, faults: list[str]) -> bool:
-    """The gradebook first, then the record (its proof); a failure of either is a grader fault, and the run goes on."""
-    student, stem = record["student"], record["assignment"]
-    try:
-        write_gradebook(gb, record, read_timestamp(course, student, stem))
-    except Exception:  # noqa: BLE001 - the database refused: no record, so the next run grades it again
-        gb.db.rollback()
-        faults.append(f"{student}/{stem}: the gradebook could not be written\n{traceback.format_exc()}")
-        log.error("grader fault: %s", faults[-1])
-        return False
-    try:
-        write_atomic(record_path(course, student, stem), json.dumps(record, indent=1))
-    except OSError:
-        faults.append(f"{student}/{stem}: the grading record could not be written\n{traceback.format_exc()}")
-        log.error("grader fault: %s", faults[-1])
-        with contextlib.suppress(Exception):
-            flag_for_manual_grading(gb, student, stem)
-        return False
-    return True
+def _take(course: Path, job: Job, outcome, limits: Limits, faults: list[str]) -> tuple[Job, Outcome]:
+    """A worker's outcome (or a lost task's) made whole: its autograded notebook written, the grader's faults logged."""
+    if isinstance(outcome, pool.Lost):
+        reason = f"{outcome.reason}; the grader could not finish this notebook"
+        record = result_to_record(_not_graded(job.stem, job.path, reason, fault=outcome.reason), job.student, "", limits)
+        record["sandbox"] = limits.sandbox
+        outcome = Outcome(record, None, [f"{job.student}/{job.stem}: {outcome.reason}\n{outcome.traceback}".rstrip()])
+    found = list(outcome.faults)
+    if outcome.autograded is not None:
+        try:
+            write_autograded_text(course, job.student, job.stem, outcome.autograded)
+        except Exception:  # noqa: BLE001 - the grades stand; nbgrader's feedback for this notebook is missing
+            found.append(f"{job.student}/{job.stem}: the autograded notebook could not be written\n{traceback.format_exc()}")
+    if found:
+        outcome.record["fingerprint"] = ""  # a grader fault is retried by the next run
+    faults += found
+    for text in found:
+        log.error("grader fault: %s", text)
+    return job, outcome
+
+
+def _store_batch(course: Path, gb, records: list[dict], faults: list[str]) -> list[dict]:
+    """The gradebook first (one transaction for the batch), then each record (its proof); returns the records kept.
+
+    A failure of either is a grader fault for that submission alone, and the run goes on.
+    """
+    written = write_gradebook_many(gb, [(r, read_timestamp(course, r["student"], r["assignment"])) for r in records])
+    kept = []
+    for record, error in zip(records, written, strict=True):
+        student, stem = record["student"], record["assignment"]
+        if error is not None:  # the database refused: no record, so the next run grades it again
+            trace = "".join(traceback.format_exception(error))
+            faults.append(f"{student}/{stem}: the gradebook could not be written\n{trace}")
+            log.error("grader fault: %s", faults[-1])
+            continue
+        try:
+            write_atomic(record_path(course, student, stem), json.dumps(record, indent=1))
+        except OSError:
+            faults.append(f"{student}/{stem}: the grading record could not be written\n{traceback.format_exc()}")
+            log.error("grader fault: %s", faults[-1])
+            with contextlib.suppress(Exception):
+                flag_for_manual_grading(gb, student, stem)
+            continue
+        kept.append(record)
+    return kept
 
 
 def summarize(course: Path, assignments: list[str], graded: list[dict], skipped: int, seconds: float, workers: int) -> dict:
@@ -315,7 +462,10 @@ def format_summary(summary: dict, assignments: list[str]) -> str:
         f"students: {summary['students']}  mean: {summary['mean']:g}  graded now: {summary['graded_now']}"
         f"  skipped (unchanged): {summary['skipped']}  not fully graded: {len(summary['failures'])}"
         f"  time: {summary['seconds']:.1f} s on {summary['workers']} worker(s)"
+        + (f" of {summary['scheduler']}" if summary.get("scheduler") else "")
     )
+    if summary.get("scheduler") and summary.get("by_worker"):
+        lines.append("graded per worker: " + ", ".join(f"{worker} {count}" for worker, count in summary["by_worker"].items()))
     if summary["failures"]:
         lines.append(
             "  ! = some functions not graded (see the records, the CSV of `export`): "
@@ -334,6 +484,12 @@ def add_arguments(parser) -> None:
         "--student", action="append", metavar="ID", help="(re)grade only this student's submissions, changed or not (repeatable)"
     )
     options.add_db_url(parser)
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="grade on the workers of this Dask scheduler, tcp://HOST:PORT or tls://... (default: the course's setting; '' = this machine)",
+    )
     parser.add_argument("--assignment", action="append", choices=list(STEMS), help="only this assignment (repeatable)")
     options.add_limits(parser, sandbox_note="only for code you trust; stored in every record")
 
@@ -343,10 +499,15 @@ NO_SANDBOX_WARNING = "sandbox: OFF (--no-sandbox): student code ran with your us
 
 def run(args) -> int:
     """Exit 0 when every submission is graded; 1 when something is not (or the grader failed); 2 for bad input."""
+    from autograder.course import settings
+    from autograder.grading.cluster import ClusterError
     from autograder.sandbox import IsolationError
 
     course = options.require_course(args.course)
     limits = options.limits_from(args)
+    scheduler = options.course_settings(args).scheduler if args.scheduler is None else args.scheduler
+    if scheduler and not settings.SCHEDULER.fullmatch(scheduler):
+        raise options.UsageError(f"--scheduler {scheduler!r}: expected a Dask scheduler address such as tcp://10.0.0.5:8786")
     assignments = args.assignment or list(STEMS)
     if args.student:
         known = {p.name for p in (course / "submitted").iterdir() if p.is_dir()} if (course / "submitted").is_dir() else set()
@@ -355,9 +516,17 @@ def run(args) -> int:
             raise options.UsageError(f"no submissions of {', '.join(missing)} in {course / 'submitted'}")
     try:
         summary = grade_class(
-            course, options.workers_from(args), args.force, limits, args.db_url, assignments, quiet=args.quiet, students=args.student
+            course,
+            options.workers_from(args),
+            args.force,
+            limits,
+            args.db_url,
+            assignments,
+            quiet=args.quiet,
+            students=args.student,
+            scheduler=scheduler,
         )
-    except IsolationError as exc:
+    except (IsolationError, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Busy as exc:

@@ -211,3 +211,48 @@ def test_the_scheduler_comes_from_the_course_config_and_the_flag_overrides(built
         text=True,
     )
     assert bad_flag.returncode == 2 and "expected a Dask scheduler address" in bad_flag.stderr, bad_flag.stderr
+
+
+STUCK_ONCE = """
+import os, time
+from pathlib import Path
+from autograder.grading import classroom
+
+MARK = Path(os.environ["DLWORK_STUCK_MARK"])
+
+def stuck_once(real):
+    def grade_notebook(path, limits=None, stem=None, only=None):
+        # the first worker to grade carol gets stuck; the one that grades it next does not
+        if "/carol/" in str(path) and not MARK.exists():
+            MARK.write_text(str(os.getpid()))
+            time.sleep(3600)
+        return real(path, limits, stem=stem, only=only)
+    grade_notebook.stuck_once = True
+    return grade_notebook
+
+if not getattr(classroom.grade_notebook, "stuck_once", False):  # Dask may run a preload file more than once
+    classroom.grade_notebook = stuck_once(classroom.grade_notebook)
+"""
+
+
+def test_a_stuck_grading_ends_its_worker_and_runs_elsewhere(local, built_course, tmp_path_factory, tmp_path):
+    """A worker whose grading outlasts the deadline ends itself; the scheduler gives the task to another worker."""
+    from autograder.grading.classroom import STUCK_EXIT
+
+    preload = tmp_path / "stuck_once.py"
+    preload.write_text(STUCK_ONCE)
+    mark = tmp_path / "stuck.mark"
+    with LoopbackCluster(tmp_path / "dask") as cluster:
+        env = {**cluster.env, "DLWORK_STUCK_MARK": str(mark)}
+        for _ in range(2):
+            cluster.add_worker(env=env, extra=("--preload", str(preload)))
+        cluster.wait_for_workers(2)
+        course = class_course(built_course, tmp_path_factory, "stuck")
+        summary = grade_class(course, quiet=True, assignments=[STEMS[0]], scheduler=cluster.address, deadline=20)
+        assert mark.exists(), "no worker got stuck: the test proved nothing"
+        codes = [w.poll() for w in cluster.workers]
+    assert codes.count(STUCK_EXIT) == 1 and codes.count(None) == 1, f"exit codes of the workers: {codes}"
+    assert summary["graded_now"] == len(STUDENTS) and summary["faults"] == 0, summary
+    want = records(local)
+    for (student, stem), record in records(course).items():
+        assert record == want[(student, stem)], f"{student}/{stem}"

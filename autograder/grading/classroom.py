@@ -93,6 +93,7 @@ class Job:
     shipped: bool = False
     notebook: bytes | None = None
     digest: str = ""
+    deadline: float = 0.0  # seconds a cluster worker may spend on it before it ends itself (0: no limit)
 
 
 @dataclass
@@ -121,6 +122,37 @@ def worker_name() -> str:
         with contextlib.suppress(ValueError):
             return dask.get_worker().address
     return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+STUCK_EXIT = 70  # a cluster worker's exit status when it ended itself over a stuck grading
+
+
+@contextlib.contextmanager
+def _deadline(job: Job):
+    """On a cluster worker: if grading ``job`` outlasts its deadline, the worker process ends itself.
+
+    A stuck grading cannot be stopped from the client, and a thread cannot be
+    killed; ending the process is what the local pool does to a stuck worker.
+    The scheduler then gives the task to another worker, and after
+    ``allowed-failures`` such deaths it comes back to the client as not graded.
+    (The sandbox's own limits end student code long before this.)
+    """
+    if not (job.shipped and job.deadline):
+        yield
+        return
+    import threading
+
+    def stuck() -> None:
+        log.error("grading %s/%s took more than %g s: this worker ends itself", job.student, job.stem, job.deadline)
+        os._exit(STUCK_EXIT)
+
+    timer = threading.Timer(job.deadline, stuck)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 @contextlib.contextmanager
@@ -183,7 +215,7 @@ def grade_job(job: Job) -> Outcome:
             from autograder.grading.cluster import WorkerRefused
 
             raise WorkerRefused(worker_name(), reason)
-    with _notebook_at(job) as path:
+    with _deadline(job), _notebook_at(job) as path:
         try:
             result = _not_graded(job.stem, job.path, job.unsafe) if job.unsafe else grade_notebook(path, job.limits, stem=job.stem)
         except Exception as exc:  # noqa: BLE001 - the grader itself failed on this submission: say so, go on
@@ -347,7 +379,8 @@ def _grade_class(course, workers, force, limits, db_url, assignments, quiet, stu
         with Gradebook(db_url) as gb, cluster or contextlib.nullcontext():
             check_gradebook(gb, db_url, assignments)
             if cluster is not None:
-                batches = cluster.run(grade_job, pending, prepare=ship)
+                stuck_after = deadline or worker_deadline(limits)
+                batches = cluster.run(grade_job, (replace(job, deadline=stuck_after) for job in pending), prepare=ship)
             else:
                 tasks = pool.run_tasks(grade_job, pending, workers, deadline or worker_deadline(limits), initializer=init)
                 batches = ([task] for task in tasks)

@@ -71,9 +71,9 @@ class LoopbackCluster:
         self.processes.append(process)
         return process
 
-    def add_worker(self, prefix: tuple[str, ...] = (), env: dict | None = None) -> subprocess.Popen:
-        """One more worker (``prefix``: a command it runs under; ``env``: another environment, e.g. another checkout)."""
-        argv = ("worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--host", "127.0.0.1")
+    def add_worker(self, prefix: tuple[str, ...] = (), env: dict | None = None, extra: tuple[str, ...] = ()) -> subprocess.Popen:
+        """One more worker (``prefix``: a command it runs under; ``env``: another environment; ``extra``: more flags)."""
+        argv = ("worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", *extra)
         worker = self._start(argv, prefix, env)
         self.workers.append(worker)
         return worker

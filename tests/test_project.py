@@ -25,7 +25,10 @@ def test_environment_yml_and_pyproject_list_the_same_packages_and_bounds():
             in_deps = True
             continue
         if in_deps and line.strip().startswith("- "):
-            name, bound = _requirement_parts(line.strip()[2:].split("#")[0].strip())
+            spec = line.strip()[2:].split("#")[0].strip()
+            if spec in ("pip", "pip:"):  # conda's own pip, and the packages it installs from PyPI (listed below it)
+                continue
+            name, bound = _requirement_parts(spec)
             if name != "python":
                 conda[name] = bound
     assert pip == conda

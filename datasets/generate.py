@@ -11,7 +11,10 @@ argument, so tests can draw the same kind of data with other seeds.
 
 Each file holds ``X_train`` (2, m_train) float64, ``Y_train`` (1, m_train) uint8,
 ``X_test`` (2, m_test) float64 and ``Y_test`` (1, m_test) uint8. Examples are
-columns.
+columns. A dataset may add optional arrays (``OPTIONAL_KEYS``, stored after the
+four above); ``moons_noisy`` adds ``flipped_train`` (1, m_train) uint8 and
+``flipped_test`` (1, m_test) uint8, 1 where the label was inverted, so that
+plots can mark those points. ``circles`` has none.
 
 Content hash (what the cards list): for each array ``a``,
 ``sha256(np.ascontiguousarray(a).tobytes())`` in hex, with ``a`` in the dtype and
@@ -33,7 +36,12 @@ import h5py
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-KEYS = ("X_train", "Y_train", "X_test", "Y_test")
+KEYS = ("X_train", "Y_train", "X_test", "Y_test")  # in every file
+# Arrays a dataset may add, in the order they are stored, with what the card says of them.
+OPTIONAL_KEYS = {
+    "flipped_train": "1 where the training label was inverted after the draw, 0 elsewhere",
+    "flipped_test": "1 where the test label was inverted after the draw, 0 elsewhere (`dlwork.data.load_flipped` loads both as booleans)",
+}
 
 Arrays = dict[str, np.ndarray]
 
@@ -106,6 +114,11 @@ def make_moons_noisy(
     Draw order from ``default_rng(seed)``: ``t`` (m_train + m_test), the jitter
     (2, m_train + m_test), one permutation per split, the flipped training indices,
     then the flipped test indices.
+
+    Besides the four arrays of every dataset it returns ``flipped_train`` and
+    ``flipped_test`` (uint8, shaped like ``Y_train`` and ``Y_test``): 1 for the
+    inverted labels. They are computed from the indices already drawn, so they
+    change neither the other arrays nor the draw order.
     """
     if m_train % 2 or m_test % 2:
         raise ValueError("m_train and m_test must be even (balanced classes)")
@@ -129,7 +142,12 @@ def make_moons_noisy(
     flip_test = m_train + rng.choice(m_test, size=flipped_test, replace=False)
     for flip in (flip_train, flip_test):
         Y[0, flip] = 1 - Y[0, flip]
-    return _finish(X, Y, m_train)
+    marks = np.zeros((1, m), dtype=np.uint8)
+    marks[0, np.concatenate([flip_train, flip_test])] = 1
+    arrays = _finish(X, Y, m_train)
+    arrays["flipped_train"] = np.ascontiguousarray(marks[:, :m_train])
+    arrays["flipped_test"] = np.ascontiguousarray(marks[:, m_train:])
+    return arrays
 
 
 # --------------------------------------------------------------------------- registry
@@ -204,17 +222,31 @@ def array_sha256(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
+def keys_of(arrays: Arrays) -> tuple[str, ...]:
+    """The keys of ``arrays`` in storage order: ``KEYS``, then the optional ones present.
+
+    Raises ``ValueError`` when a required array is missing or a key is unknown, so a
+    typo in a generator cannot slip an array past the files and cards.
+    """
+    missing = [key for key in KEYS if key not in arrays]
+    unknown = [key for key in arrays if key not in KEYS and key not in OPTIONAL_KEYS]
+    if missing or unknown:
+        raise ValueError(f"arrays lack {missing} or have unknown keys {unknown}")
+    return KEYS + tuple(key for key in OPTIONAL_KEYS if key in arrays)
+
+
 def write_h5(path: Path, arrays: Arrays) -> None:
     # track_times=False keeps the file free of creation times, so rewriting
     # unchanged data gives an unchanged file.
     with h5py.File(path, "w", track_order=True) as f:
-        for key in KEYS:
+        for key in keys_of(arrays):
             f.create_dataset(key, data=arrays[key], track_times=False)
 
 
 def read_h5(path: Path) -> Arrays:
+    """Every array in the file, whatever its name (``check`` compares the names too)."""
     with h5py.File(path, "r") as f:
-        return {key: np.asarray(f[key][...]) for key in KEYS}
+        return {key: np.asarray(f[key][...]) for key in f}
 
 
 def card_text(spec: Spec, arrays: Arrays) -> str:
@@ -247,10 +279,12 @@ def card_text(spec: Spec, arrays: Arrays) -> str:
         "and shape given in its row (C order, little-endian). It hashes the contents, not "
         "the HDF5 file. `python datasets/generate.py --check` recomputes it.",
         "",
+        *[f"- `{key}`: {OPTIONAL_KEYS[key]}." for key in keys_of(arrays) if key in OPTIONAL_KEYS],
+        *([""] if set(arrays) - set(KEYS) else []),
         "| array | shape | dtype | sha256 |",
         "| --- | --- | --- | --- |",
     ]
-    for key in KEYS:
+    for key in keys_of(arrays):
         a = arrays[key]
         lines.append(f"| `{key}` | `{a.shape}` | `{a.dtype}` | `{array_sha256(a)}` |")
     return "\n".join(lines) + "\n"
@@ -261,7 +295,7 @@ def card_hashes(text: str) -> dict[str, tuple[str, str, str]]:
     table = {}
     for line in text.splitlines():
         cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
-        if len(cells) == 4 and cells[0] in KEYS:
+        if len(cells) == 4 and (cells[0] in KEYS or cells[0] in OPTIONAL_KEYS):
             table[cells[0]] = (cells[1], cells[2], cells[3])
     return table
 
@@ -276,7 +310,11 @@ def check(directory: Path = HERE) -> list[str]:
             problems.append(f"{h5_path.name}: missing")
         else:
             stored = read_h5(h5_path)
-            for key in KEYS:
+            if set(stored) != set(fresh):
+                problems.append(f"{h5_path.name}: holds {sorted(stored)}, the generator makes {sorted(fresh)}")
+            for key in keys_of(fresh):
+                if key not in stored:
+                    continue
                 a, b = fresh[key], stored[key]
                 if a.dtype != b.dtype or a.shape != b.shape or not np.array_equal(a, b):
                     problems.append(f"{h5_path.name}:{key}: stored {b.dtype}{b.shape} differs from regenerated {a.dtype}{a.shape}")
@@ -285,7 +323,9 @@ def check(directory: Path = HERE) -> list[str]:
             continue
         text = card_path.read_text()
         table = card_hashes(text)
-        for key in KEYS:
+        if set(table) != set(fresh):
+            problems.append(f"{card_path.name}: lists {sorted(table)}, the generator makes {sorted(fresh)}")
+        for key in keys_of(fresh):
             a = fresh[key]
             want = (str(a.shape), str(a.dtype), array_sha256(a))
             if table.get(key) != want:

@@ -31,6 +31,15 @@ def _load_generator():
 generate = _load_generator()
 SPECS = {spec.name: spec for spec in generate.SPECS}
 
+# The four arrays of moons_noisy as committed before the files recorded the flipped labels.
+# Notebook 02's text and tests rest on these exact points: a new optional array must not move them.
+MOONS_NOISY_SHA256 = {
+    "X_train": "b7350b35a13e7adc819bd524e0d02c52fab8ad5792f42b4715a1334cb364aeb3",
+    "Y_train": "df59003601af44313d55bee49dee420aee54cf2fed805fd8a26ba81380052dc7",
+    "X_test": "9b5b3d3b1c3b4947ee0a5cdc00c6edfb22c28e9daebd1cae181b6c846fdccfa3",
+    "Y_test": "ef06f7320f5bfadb3b18689df7f855a6cad7d4e8b2eaa0d7ad4f231a2238fa8f",
+}
+
 
 @pytest.fixture(scope="module")
 def regenerated():
@@ -47,7 +56,8 @@ def test_every_dataset_the_workbook_loads_has_a_generator():
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_committed_file_equals_regeneration(name, regenerated):
     stored = generate.read_h5(DATASETS_DIR / f"{name}.h5")
-    for key in generate.KEYS:
+    assert list(stored) == list(generate.keys_of(regenerated[name])), f"{name}.h5 holds {list(stored)}"
+    for key in generate.keys_of(regenerated[name]):
         fresh, kept = regenerated[name][key], stored[key]
         assert (kept.dtype, kept.shape) == (fresh.dtype, fresh.shape), (
             f"{name}.h5:{key} is {kept.dtype}{kept.shape}, the generator makes {fresh.dtype}{fresh.shape}; "
@@ -64,8 +74,8 @@ def test_card_hashes_match_the_committed_arrays(name):
     """The card's table gives shape, dtype and the SHA-256 of the array contents as stored."""
     stored = generate.read_h5(DATASETS_DIR / f"{name}.h5")
     table = generate.card_hashes((DATASETS_DIR / f"{name}.md").read_text())
-    assert sorted(table) == sorted(generate.KEYS), f"{name}.md lists {sorted(table)}"
-    for key in generate.KEYS:
+    assert sorted(table) == sorted(stored), f"{name}.md lists {sorted(table)}, the file holds {sorted(stored)}"
+    for key in stored:
         a = stored[key]
         expected = (str(a.shape), str(a.dtype), hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest())
         assert table[key] == expected, f"{name}.md row {key}: card {table[key]}, file {expected}"
@@ -99,14 +109,14 @@ def test_files_carry_no_timestamps_so_rewriting_is_byte_identical(tmp_path, rege
         generate.write_h5(second, arrays)
         assert first.read_bytes() == second.read_bytes(), f"{name}: two writes of the same arrays differ"
         with h5py.File(first, "r") as f:
-            assert set(f.keys()) == set(generate.KEYS)
+            assert list(f.keys()) == list(generate.keys_of(arrays)), name
 
 
 def test_generators_depend_on_the_seed_only():
     for spec in SPECS.values():
         again = spec.make(spec.seed, **spec.params)
         other = spec.make(spec.seed + 1, **spec.params)
-        assert all(np.array_equal(again[k], spec.arrays()[k]) for k in generate.KEYS), spec.name
+        assert all(np.array_equal(again[k], spec.arrays()[k]) for k in generate.keys_of(again)), spec.name
         assert not np.array_equal(other["X_train"], again["X_train"]), f"{spec.name}: seed has no effect"
 
 
@@ -118,6 +128,66 @@ def test_moons_flip_exactly_the_requested_number_of_labels():
     assert np.array_equal(noisy["X_train"], clean["X_train"]) and np.array_equal(noisy["X_test"], clean["X_test"])
     assert int(np.sum(noisy["Y_train"] != clean["Y_train"])) == params["flipped"]
     assert int(np.sum(noisy["Y_test"] != clean["Y_test"])) == params["flipped_test"]
+
+
+def test_moons_flip_masks_mark_exactly_the_flipped_labels():
+    """The stored masks are 1 exactly where a label differs from the same draw without flips."""
+    params = dict(SPECS["moons_noisy"].params)
+    for seed in (SPECS["moons_noisy"].seed, 5):
+        noisy = generate.make_moons_noisy(seed, **params)
+        clean = generate.make_moons_noisy(seed, **{**params, "flipped": 0, "flipped_test": 0})
+        for split, count in (("train", params["flipped"]), ("test", params["flipped_test"])):
+            mask, Y = noisy[f"flipped_{split}"], noisy[f"Y_{split}"]
+            assert mask.dtype == np.uint8 and mask.shape == Y.shape, f"flipped_{split}: {mask.dtype}{mask.shape}"
+            assert np.array_equal(mask.astype(bool), Y != clean[f"Y_{split}"]), f"seed {seed}: flipped_{split}"
+            assert int(mask.sum()) == count
+            assert not clean[f"flipped_{split}"].any(), "no flips asked, yet a mask entry is set"
+
+
+def test_moons_arrays_are_the_ones_committed_before_the_masks():
+    stored = generate.read_h5(DATASETS_DIR / "moons_noisy.h5")
+    for key, digest in MOONS_NOISY_SHA256.items():
+        assert generate.array_sha256(stored[key]) == digest, f"moons_noisy.h5:{key} changed"
+
+
+def test_load_flipped_reads_the_committed_masks_and_refuses_a_dataset_without_them(regenerated):
+    from dlwork.data import load_dataset, load_flipped
+
+    _, Y_train, _, Y_test = load_dataset("moons_noisy")
+    flipped_train, flipped_test = load_flipped("moons_noisy")
+    fresh = regenerated["moons_noisy"]
+    for mask, Y, key in ((flipped_train, Y_train, "flipped_train"), (flipped_test, Y_test, "flipped_test")):
+        assert mask.dtype == bool and mask.shape == Y.shape, f"{key}: {mask.dtype}{mask.shape}"
+        assert np.array_equal(mask, fresh[key].astype(bool)), key
+    assert not set(generate.OPTIONAL_KEYS) & set(regenerated["circles"]), "circles flips no labels"
+    with pytest.raises(ValueError, match="records no flipped labels"):
+        load_flipped("circles")
+
+
+def test_plots_ring_the_marked_points_and_name_them_in_the_legend():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dlwork.data import load_dataset, load_flipped
+    from dlwork.plots import plot_dataset, plot_decision_boundary
+
+    X, Y, _, _ = load_dataset("moons_noisy")
+    flipped, _ = load_flipped("moons_noisy")
+    fig, (plain, ringed, boundary) = plt.subplots(1, 3)
+    plot_dataset(X, Y, ax=plain)
+    plot_dataset(X, Y, ax=ringed, marked=flipped)
+    plot_decision_boundary(lambda G: (G[1:] < 0).astype(float), X, Y, ax=boundary, marked=flipped.ravel())
+    legend = [t.get_text() for t in plain.get_legend().get_texts()]
+    assert legend == ["y = 0", "y = 1"], "without marked= the plot must stay as it was"
+    for ax in (ringed, boundary):
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == legend + ["label flipped"]
+        rings = ax.collections[-1]
+        assert np.array_equal(rings.get_offsets(), X[:, flipped.ravel()].T)
+    with pytest.raises(ValueError, match="entries"):
+        plot_dataset(X, Y, marked=np.flatnonzero(flipped))  # indices, not a mask
+    plt.close("all")
 
 
 def test_load_dataset_returns_the_file_contents_as_float64():
@@ -155,3 +225,14 @@ def test_check_mode_catches_a_changed_array_and_a_changed_card(tmp_path):
     card.write_text(card.read_text().replace(digest, "0" * 64))
     problems = generate.check(tmp_path)
     assert any(f"{name}.md:Y_train" in p for p in problems), problems
+
+
+def test_check_mode_catches_a_missing_optional_array(tmp_path):
+    for path in DATASETS_DIR.iterdir():
+        if path.suffix in (".h5", ".md"):
+            shutil.copy(path, tmp_path / path.name)
+    arrays = generate.read_h5(tmp_path / "moons_noisy.h5")
+    del arrays["flipped_test"]
+    generate.write_h5(tmp_path / "moons_noisy.h5", arrays)
+    problems = generate.check(tmp_path)
+    assert any(p.startswith("moons_noisy.h5: holds") for p in problems), problems

@@ -119,6 +119,17 @@ def test_unregularized_network_overfits_and_both_regularizers_help(executed):
         assert r[method]["test_acc"] > r["baseline"]["test_acc"], method
 
 
+def test_regularization_only_the_baseline_memorizes_flipped_labels(executed):
+    """Section 4's text: the baseline gives 4 of the 6 flipped training points their flipped label,
+    the regularized networks none (and get the other 54 right: 90% exactly), the line none."""
+    r = executed["02_regularization"][0]
+    assert r["baseline"]["flipped_memorized"] == 4 and r["baseline"]["train_acc"] > 0.9
+    for name in ("l2", "dropout", "logistic"):
+        assert r[name]["flipped_memorized"] == 0, name
+    for name in ("l2", "dropout"):
+        assert r[name]["train_acc"] == 54 / 60, name
+
+
 def test_regularization_dropout_also_shrinks_the_weights_less_than_l2(executed):
     r = executed["02_regularization"][0]
     assert 0 < r["l2"]["weight_norm_ratio"] < r["dropout"]["weight_norm_ratio"] < 1

@@ -54,3 +54,25 @@ def load_dataset(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
         X_test.astype(np.float64),
         Y_test.astype(np.float64),
     )
+
+
+def load_flipped(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Which labels of a dataset were flipped on purpose, for marking them in plots.
+
+    Only a dataset made with label noise records this (``moons_noisy``); its file
+    holds ``flipped_train`` and ``flipped_test`` next to the arrays
+    :func:`load_dataset` returns.
+
+    Returns:
+        ``(flipped_train, flipped_test)``: boolean arrays shaped like ``Y_train`` and
+        ``Y_test``, True where the stored label is the inverse of the drawn one.
+
+    Raises:
+        ValueError: for an unknown dataset, or one that records no flipped labels.
+    """
+    if name not in datasets():
+        raise ValueError(f"unknown dataset {name!r}; choose one of {datasets()}")
+    with h5py.File(dataset_dir() / f"{name}.h5", "r") as f:
+        if "flipped_train" not in f or "flipped_test" not in f:
+            raise ValueError(f"dataset {name!r} records no flipped labels (its file has {sorted(f)})")
+        return np.asarray(f["flipped_train"][...]).astype(bool), np.asarray(f["flipped_test"][...]).astype(bool)

@@ -20,13 +20,30 @@ def _axes(ax):
     return ax
 
 
-def plot_dataset(X: np.ndarray, Y: np.ndarray, ax=None, title: str = "") -> plt.Axes:
-    """Scatter 2-D points ``X`` (shape ``(2, m)``) coloured by label ``Y`` (shape ``(1, m)``)."""
+def plot_dataset(
+    X: np.ndarray,
+    Y: np.ndarray,
+    ax=None,
+    title: str = "",
+    marked: np.ndarray | None = None,
+    marked_label: str = "label flipped",
+) -> plt.Axes:
+    """Scatter 2-D points ``X`` (shape ``(2, m)``) coloured by label ``Y`` (shape ``(1, m)``).
+
+    ``marked`` (booleans, shape ``(1, m)`` or ``(m,)``) picks points to ring in black,
+    named ``marked_label`` in the legend: the fill still shows the stored label, the
+    ring says that label is special (in the workbook: flipped on purpose).
+    """
     ax = _axes(ax)
     labels = np.ravel(Y)
     for label, color in zip((0, 1), CLASS_COLORS):
         chosen = labels == label
         ax.scatter(X[0, chosen], X[1, chosen], s=14, c=color, edgecolors="k", linewidths=0.3, label=f"y = {label}")
+    if marked is not None:
+        ring = np.ravel(np.asarray(marked, dtype=bool))
+        if ring.size != labels.size:
+            raise ValueError(f"marked has {ring.size} entries for {labels.size} points; pass a mask shaped like Y")
+        ax.scatter(X[0, ring], X[1, ring], s=70, facecolors="none", edgecolors="k", linewidths=1.0, label=marked_label)
     ax.set_title(title)
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="upper right", fontsize="small")
@@ -40,6 +57,7 @@ def plot_decision_boundary(
     ax=None,
     title: str = "",
     resolution: int = 200,
+    marked: np.ndarray | None = None,
 ) -> plt.Axes:
     """Shade the regions ``predict`` assigns to each class, with the points on top.
 
@@ -50,6 +68,8 @@ def plot_decision_boundary(
         ax: Axes to draw on (a new figure when ``None``).
         title: Axes title.
         resolution: Grid points per side.
+        marked: Optional boolean mask (shape of ``Y`` or flat) of points to ring, as in
+            :func:`plot_dataset`.
     """
     ax = _axes(ax)
     pad = 0.1 * (X.max(axis=1) - X.min(axis=1)) + 1e-9
@@ -58,7 +78,7 @@ def plot_decision_boundary(
     grid = np.vstack([xx.ravel(), yy.ravel()])
     zz = np.reshape(predict(grid), xx.shape)
     ax.contourf(xx, yy, zz, levels=[-0.5, 0.5, 1.5], colors=CLASS_COLORS, alpha=0.25)
-    plot_dataset(X, Y, ax=ax, title=title)
+    plot_dataset(X, Y, ax=ax, title=title, marked=marked)
     return ax
 
 

@@ -38,6 +38,7 @@ from autograder.grading.judge import Verdict  # noqa: E402
 from autograder.grading.notebook import NotebookResult  # noqa: E402
 from autograder.grading.records import result_to_record  # noqa: E402
 from autograder.qa import postgres  # noqa: E402
+from autograder.qa.nbgrader_writer import write_with_nbgrader_calls  # noqa: E402
 
 STAMP = "2026-11-20 12:00:00.000000 UTC"
 BATCHES = (10, 50, 200)
@@ -60,38 +61,11 @@ def records(students: int, seed: int) -> list[tuple[dict, str]]:
     return out
 
 
-def nbgrader_calls(gb, record: dict, timestamp: str) -> None:
-    """The writer before batching: nbgrader's update_or_create_student, find/add_submission, cell names per grade."""
-    from nbgrader import utils
-    from nbgrader.api import MissingEntry
-
-    student, stem = record["student"], record["assignment"]
-    functions = {f"check_{f['function']}": f for f in record["functions"]}
-    gb.update_or_create_student(student)
-    try:
-        submission = gb.find_submission(stem, student)
-    except MissingEntry:
-        with gb.db.no_autoflush:
-            submission = gb.add_submission(stem, student)
-    submission.timestamp = utils.parse_utc(timestamp)
-    notebook = gb.find_submission_notebook(stem, stem, student)
-    for grade in notebook.grades:
-        f = functions.get(grade.name)
-        if f is not None:
-            grade.auto_score = float(f["points"])
-            grade.needs_manual_grade = not f.get("graded", record["graded"]) and grade.manual_score is None
-    reasons = {f["function"]: f.get("reason", "") for f in record["functions"]}
-    for comment in notebook.comments:
-        if comment.name in reasons:
-            comment.auto_comment = f"Not graded automatically: {reasons[comment.name]}" if reasons[comment.name] else None
-    gb.db.commit()
-
-
 def rate(gb, items: list, batch: int) -> float:
     """Records per second: batch 0 = nbgrader's calls, 1 = write_gradebook, else write_gradebook_many."""
     started = time.perf_counter()
     if batch <= 1:
-        write = nbgrader_calls if batch == 0 else write_gradebook
+        write = write_with_nbgrader_calls if batch == 0 else write_gradebook
         for record, stamp in items:
             write(gb, record, stamp)
     else:

@@ -21,6 +21,7 @@ from autograder.grading.judge import Verdict
 from autograder.grading.notebook import NotebookResult
 from autograder.grading.records import result_to_record
 from autograder.qa import postgres, sample_class
+from autograder.qa.nbgrader_writer import write_with_nbgrader_calls
 
 STAMP = "2026-11-20 12:00:00.000000 UTC"
 
@@ -34,33 +35,6 @@ def make_record(stem: str, student: str, rng: random.Random) -> dict:
         diagnosis = "" if graded else "Not graded: the cell timed out."
         verdicts.append(Verdict(stem, f, rng.choice([0.0, 0.5, 1.0, 2.0]) if graded else 0.0, 2.0, diagnosis=diagnosis, graded=graded))
     return result_to_record(NotebookResult(stem, "x.ipynb", verdicts), student, "fingerprint")
-
-
-def nbgrader_write(gb, record: dict, timestamp: str) -> None:
-    """The writer as it was, through nbgrader's own calls: the reference the fast path must match."""
-    from nbgrader import utils
-    from nbgrader.api import MissingEntry
-
-    student, stem = record["student"], record["assignment"]
-    functions = {f"check_{f['function']}": f for f in record["functions"]}
-    gb.update_or_create_student(student)
-    try:
-        submission = gb.find_submission(stem, student)
-    except MissingEntry:
-        with gb.db.no_autoflush:
-            submission = gb.add_submission(stem, student)
-    submission.timestamp = utils.parse_utc(timestamp)
-    notebook = gb.find_submission_notebook(stem, stem, student)
-    for grade in notebook.grades:
-        f = functions.get(grade.name)
-        if f is not None:
-            grade.auto_score = float(f["points"])
-            grade.needs_manual_grade = not f.get("graded", record["graded"]) and grade.manual_score is None
-    reasons = {f["function"]: f.get("reason", "") for f in record["functions"]}
-    for comment in notebook.comments:
-        if comment.name in reasons:
-            comment.auto_comment = f"Not graded automatically: {reasons[comment.name]}" if reasons[comment.name] else None
-    gb.db.commit()
 
 
 def dump(db_url: str) -> dict:
@@ -96,14 +70,14 @@ def gradebooks(built_course, tmp_path):
     return make
 
 
-def test_a_batch_writes_what_single_writes_and_nbgrader_write(gradebooks):
+def test_a_batch_writes_what_single_writes_and_nbgrader_calls_write(gradebooks):
     from nbgrader.api import Gradebook
 
     reference, single, batched = gradebooks(3)
     rng = random.Random(7)
     first = [(make_record(stem, f"s{i}", rng), STAMP) for i in range(6) for stem in STEMS]
     regrade = [(make_record(stem, f"s{i}", rng), "2026-11-21 09:30:00.000000 UTC") for i in range(6) for stem in STEMS]
-    for url, write in ((reference, nbgrader_write), (single, write_gradebook), (batched, None)):
+    for url, write in ((reference, write_with_nbgrader_calls), (single, write_gradebook), (batched, None)):
         with Gradebook(url) as gb:
             for items in (first, regrade[:7]):  # new submissions, then a regrade of some
                 if write is None:

@@ -50,6 +50,11 @@ COMMANDS = {
         "write the grades as CSV (per-function points, graded or not, and why)",
         ["export --csv grades.csv"],
     ),
+    "insight": (
+        "autograder.insight.report",
+        "one HTML page of what the class got wrong (mistakes per function, stuck students, similar submissions)",
+        ["insight", "insight --threshold 0.7 --assignment 02_regularization", "insight --no-similarity --out ~/lecture-prep"],
+    ),
     "mutants": (
         "autograder.qa.mutants",
         "run the catalogue of wrong and correct variants through the checks; print both error rates",

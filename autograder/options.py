@@ -6,8 +6,8 @@ its ``run(args)`` reads the limits of the student process with
 
 | option | commands |
 | --- | --- |
-| ``--course`` | build, grade, feedback, export |
-| ``--db-url`` | grade, feedback, export |
+| ``--course`` | build, grade, feedback, export, insight |
+| ``--db-url`` | grade, feedback, export, insight |
 | ``--workers`` | grade, demo, mutants (default 2 there) |
 | ``--timeout``, ``--call-timeout``, ``--memory-mb`` | check, grade |
 | ``--no-sandbox`` | check, grade, demo |

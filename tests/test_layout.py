@@ -238,6 +238,7 @@ LEVELS = {
     "autograder.hidden": 3,
     "autograder.reports": 3,
     "autograder.qa": 4,
+    "autograder.insight": 4,
     "autograder.cli": 5,
     "autograder.__main__": 5,
 }

@@ -35,18 +35,9 @@ def students(course: Path) -> list[str]:
 
 @functools.cache
 def _template():
-    import jinja2
+    from autograder.reports.html import environment
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["g"] = lambda number: f"{number:g}"
-    return env.get_template("feedback.html.j2")
+    return environment(TEMPLATES).get_template("feedback.html.j2")
 
 
 def _status(points: float, max_points: float) -> str:

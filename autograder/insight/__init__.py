@@ -1,0 +1,1 @@
+"""Class insight: what a class got wrong, and similar submissions."""

@@ -168,12 +168,12 @@ def test_regularization_validation_split_picks_the_values_used_and_flags_the_bas
 
 
 def test_regularization_claims_hold_on_every_seed_of_the_seeds_table(executed):
-    """Notebook 02's seeds section says every claim holds on all three seeds it trains."""
+    """Notebook 02's seeds section says every claim holds on both seeds it trains."""
     seeds = executed["02_regularization"][0]["seeds"]
-    assert len(seeds["rows"]) == 3
-    assert all(count == 3 for count in seeds["held"].values()), seeds["held"]
+    assert len(seeds["rows"]) == 2
+    assert all(count == 2 for count in seeds["held"].values()), seeds["held"]
     gaps = [row["baseline"]["gap"] for row in seeds["rows"].values()]
-    assert 0.04 <= min(gaps) and max(gaps) <= 0.13, gaps  # "ranges from 5 to 12 points"
+    assert 0.105 <= min(gaps) and max(gaps) <= 0.125, gaps  # "overfits by 11 to 12 points"
     for row in seeds["rows"].values():
         assert max(row["l2"]["gap"], row["dropout"]["gap"]) <= 0.015, row  # "a point or less"
 

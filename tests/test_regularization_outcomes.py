@@ -227,9 +227,10 @@ def test_l2_network_fits_the_training_set_better_than_any_line(outcomes, data_se
 
 
 @pytest.mark.slow
-def test_the_seed_the_notebook_offers_as_a_counterexample():
-    """Notebook 02's seeds section: "Try SEED = 4: there the baseline ends only about 2 points above its test accuracy"."""
+@pytest.mark.parametrize("weight_seed,low,high", [(2, 0.04, 0.06), (4, 0.0, MIN_BASELINE_GAP)])
+def test_the_seeds_the_notebook_invites_the_reader_to_try(weight_seed, low, high):
+    """Notebook 02's seeds section: "Try SEED = 2: the baseline's gap shrinks to about 5 points. Try SEED = 4: ... only about 2 points"."""
     settings = notebook_settings()
     data_params = {s.name: s for s in _load_generator().SPECS}["moons_noisy"].params
-    train, test = train_three(DATA_SEEDS[0], 4, settings, data_params, models=("baseline",))["baseline"]
-    assert 0 < train - test < MIN_BASELINE_GAP, f"weight seed 4: baseline train {train:.3f}, test {test:.3f}"
+    train, test = train_three(DATA_SEEDS[0], weight_seed, settings, data_params, models=("baseline",))["baseline"]
+    assert low < train - test < high, f"weight seed {weight_seed}: baseline train {train:.3f}, test {test:.3f}"

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_insight.py --students 200 --keep /tmp/insight-bench
 
 A course is built (``build_course``: release and gradebook); the submitted
-notebooks are the similarity module's synthetic class (each student's
+notebooks are ``bench_similarity.py``'s synthetic class (each student's
 functions: the reference, a catalogue variant or the stub, with renamed names
 and statements of their own; ten planted copies); the grading records are
 synthetic, written straight into ``grades/`` and the gradebook
@@ -27,6 +27,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "notebooks")]
+
+from bench_similarity import synthetic_class  # noqa: E402  (beside this script)
 
 from autograder.course.builder import build_course  # noqa: E402
 from autograder.course.registry import NOTEBOOKS  # noqa: E402
@@ -92,7 +94,7 @@ def main() -> None:
         build_course(course)
         steps["setup: build the course"] = time.perf_counter() - start
         start = time.perf_counter()
-        similarity.synthetic_class(course, args.students)
+        synthetic_class(course, args.students)
         steps["setup: write the submitted notebooks"] = time.perf_counter() - start
         start = time.perf_counter()
         students = sorted(p.name for p in (course / "submitted").iterdir() if p.is_dir())

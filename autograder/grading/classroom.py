@@ -378,11 +378,11 @@ def _grade_class(course, workers, force, limits, db_url, assignments, quiet, stu
 
         with Gradebook(db_url) as gb, cluster or contextlib.nullcontext():
             check_gradebook(gb, db_url, assignments)
+            deadline = deadline or worker_deadline(limits)
             if cluster is not None:
-                stuck_after = deadline or worker_deadline(limits)
-                batches = cluster.run(grade_job, (replace(job, deadline=stuck_after) for job in pending), prepare=ship)
+                batches = cluster.run(grade_job, (replace(job, deadline=deadline) for job in pending), prepare=ship)
             else:
-                tasks = pool.run_tasks(grade_job, pending, workers, deadline or worker_deadline(limits), initializer=init)
+                tasks = pool.run_tasks(grade_job, pending, workers, deadline, initializer=init)
                 batches = ([task] for task in tasks)
             for batch in batches:
                 done = [_take(course, job, outcome, limits, faults) for job, outcome in batch]

@@ -205,13 +205,6 @@ def check_gradebook(gb, db_url: str, assignments: list[str]) -> None:
             ) from None
 
 
-def write_autograded_notebook(course: Path, student: str, record: dict, unsafe: bool = False) -> None:
-    """``autograded/<student>/<assignment>/<nb>.ipynb`` for nbgrader's own feedback (see :func:`autograded_notebook`)."""
-    stem = record["assignment"]
-    source = None if unsafe else course / "submitted" / student / stem / f"{stem}.ipynb"
-    write_autograded_text(course, student, stem, autograded_notebook(record, source))
-
-
 def write_autograded_text(course: Path, student: str, stem: str, text: str) -> None:
     """Put an autograded notebook (from :func:`autograded_notebook`) and the submission's timestamp in place."""
     folder = course / "autograded" / student / stem
